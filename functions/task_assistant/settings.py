@@ -1,0 +1,73 @@
+"""The one settings object: every endpoint, name, secret and limit comes from the environment.
+
+Each field reads the environment variable of the same name in upper case (``CHAT_TABLE_NAME`` for
+``chat_table_name``). The README's configuration table lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed configuration for every entry point (Lambda, local server, CLI tools)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: str = Field("local", description="Deployment environment name (local, dev, prod...).")
+    aws_region: str = Field("us-east-1", description="AWS region for DynamoDB, S3 and Secrets Manager.")
+
+    # Storage
+    dynamodb_endpoint_url: str | None = Field(None, description="DynamoDB endpoint; unset means AWS.")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint; unset means AWS.")
+    chat_table_name: str = Field("task-assistant-chat", description="Threads, items, attachments.")
+    tasks_table_name: str = Field("task-assistant-tasks", description="Tasks, one partition per user.")
+    attachments_bucket: str = Field("task-assistant-attachments", description="Attachment objects.")
+    item_ttl_days: int | None = Field(None, ge=1, description="Expire chat data after N days (unset: keep).")
+    presigned_url_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    max_attachment_bytes: int = Field(20 * 1024 * 1024, ge=1)
+
+    # Authentication (Cognito or the local issuer)
+    jwt_issuer: str | None = Field(None, description="Expected `iss` claim.")
+    jwks_url: str | None = Field(None, description="JWKS URL; set separately from the issuer.")
+    jwt_client_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Accepted app client ids (comma separated)."
+    )
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+
+    # Model
+    openai_api_key: SecretStr | None = Field(None, description="OpenAI (or compatible) API key.")
+    openai_api_key_secret_id: str | None = Field(
+        None, description="Secrets Manager id holding the key (used in AWS when OPENAI_API_KEY is unset)."
+    )
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible base URL.")
+    openai_model: str = Field("gpt-4.1-mini", description="Model name.")
+    openai_api: Literal["responses", "chat_completions"] = Field(
+        "responses", description="Which OpenAI API the provider speaks."
+    )
+    history_max_items: int = Field(30, ge=1, le=500, description="Thread items sent to the model per turn.")
+
+    # HTTP
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    page_size_cap: int = Field(100, ge=1, le=1000)
+    rate_limit_per_minute: int = Field(60, ge=0, description="Requests per user per minute (0: off).")
+
+    log_level: str = Field("INFO")
+
+    @field_validator("jwt_client_ids", "cors_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process from the environment."""
+    return Settings()
