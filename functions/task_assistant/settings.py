@@ -59,6 +59,12 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO")
 
+    # Local mode only (`make dev`, `task-assistant-token`, `task-assistant-chat --local-user`)
+    local_data_dir: str = Field(
+        ".local-data",
+        description="Local mode: where the local issuer's key and the data snapshot are kept.",
+    )
+
     @field_validator("jwt_client_ids", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -1,0 +1,87 @@
+"""Auth: the Cognito user pool that says who the user is, and its public app client."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+
+from .common import removal_policy
+from .config import EnvironmentConfig
+from .nag import acknowledge
+
+_MFA = {"off": cognito.Mfa.OFF, "optional": cognito.Mfa.OPTIONAL, "required": cognito.Mfa.REQUIRED}
+
+
+class Auth(Construct):
+    """User pool (e-mail sign-in, strong passwords, TOTP MFA) and an app client without a secret.
+
+    The client is public on purpose: the terminal client (SRP or password auth) and browser
+    apps (authorization code + PKCE) cannot keep a secret. The app verifies the tokens it
+    receives against :attr:`issuer` and :attr:`jwks_url`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            sign_in_case_sensitive=False,
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True)
+            ),
+            self_sign_up_enabled=config.self_sign_up,
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=_MFA[config.mfa],
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            deletion_protection=config.retain_data,
+            removal_policy=removal_policy(config),
+        )
+        if config.mfa != "required":
+            acknowledge(
+                self.user_pool,
+                "AwsSolutions-COG2",
+                "MFA is optional by design: users opt into TOTP; requiring it would block the "
+                "terminal client's password sign-in for every user.",
+            )
+        plus_reason = (
+            "Threat protection (advanced security) needs the Cognito Plus plan, billed per active "
+            "user; strong passwords, optional MFA and API throttling cover this workload."
+        )
+        acknowledge(self.user_pool, "AwsSolutions-COG3", plus_reason)
+        acknowledge(self.user_pool, "AwsSolutions-COG8", plus_reason)
+
+        domain_prefix = config.auth_domain_prefix or f"{config.prefix}-{Aws.ACCOUNT_ID}"
+        self.domain = self.user_pool.add_domain(
+            "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
+        )
+        self.client = self.user_pool.add_client(
+            "AppClient",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=list(config.callback_urls),
+                logout_urls=list(config.logout_urls),
+            ),
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+        )
+        region = Stack.of(self).region
+        suffix = Stack.of(self).url_suffix
+        self.issuer = f"https://cognito-idp.{region}.{suffix}/{self.user_pool.user_pool_id}"
+        self.jwks_url = f"{self.issuer}/.well-known/jwks.json"

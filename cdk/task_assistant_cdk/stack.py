@@ -1,0 +1,54 @@
+"""The task assistant stack: data, auth, functions, API and observability for one environment."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from .api import Api
+from .auth import Auth
+from .config import EnvironmentConfig
+from .data import Data
+from .functions import Functions
+from .observability import Observability
+
+
+class TaskAssistantStack(Stack):
+    """Everything one environment needs; outputs are what a frontend and the CLI need."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"Task assistant ({config.name})", **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        Tags.of(self).add("project", "task-assistant")
+        Tags.of(self).add("environment", config.name)
+
+        self.data = Data(self, "Data", config=config)
+        self.auth = Auth(self, "Auth", config=config)
+        self.functions = Functions(self, "Functions", config=config, data=self.data, auth=self.auth)
+        self.api = Api(self, "Api", config=config, auth=self.auth, functions=self.functions)
+        self.observability = Observability(
+            self, "Observability", config=config, data=self.data, functions=self.functions, api=self.api
+        )
+
+        outputs = {
+            "FunctionUrl": (self.api.function_url.url, "ChatKit endpoint (streaming); append chatkit"),
+            "ApiUrl": (self.api.rest_api.url, "REST API base URL (stage included)"),
+            "UserPoolId": (self.auth.user_pool.user_pool_id, "Cognito user pool id"),
+            "AppClientId": (self.auth.client.user_pool_client_id, "Cognito app client id (no secret)"),
+            "AuthDomain": (self.auth.domain.base_url(), "Cognito hosted UI base URL (code + PKCE)"),
+            "Issuer": (self.auth.issuer, "JWT issuer the app trusts"),
+            "Region": (self.region, "Region of the stack"),
+            "ChatTableName": (self.data.chat_table.table_name, "Chat table"),
+            "TasksTableName": (self.data.tasks_table.table_name, "Tasks table"),
+            "AttachmentsBucketName": (self.data.bucket.bucket_name, "Attachments bucket"),
+            "OpenAIKeySecretArn": (
+                self.functions.openai_secret_arn,
+                "Set the key: aws secretsmanager put-secret-value",
+            ),
+            "AlarmTopicArn": (self.observability.topic.topic_arn, "Alarm notifications"),
+            "DashboardName": (config.prefix, "CloudWatch dashboard"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)

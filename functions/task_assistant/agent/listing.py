@@ -1,0 +1,60 @@
+"""Conventions of the text the model sees: task lists and attachment notes.
+
+When the assistant shows tasks, the thread keeps a widget item. Models read thread history as text, so
+the converter renders that widget with :func:`format_task_list`; "the second one" in a later message
+then means line 2 of the most recent list. The offline model reads the same text back with
+:func:`parse_task_list`, so both directions live here and cannot drift apart.
+
+Format (one task per line, numbered as the user sees them)::
+
+    Task list shown to the user (numbered as displayed):
+    1. [ ] Buy milk (id: 01JD3...)
+    2. [x] Call mom (id: 01JD2...)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+TASK_LIST_HEADER = "Task list shown to the user (numbered as displayed):"
+
+ATTACHMENT_NOTE_PREFIX = "Attached file: "
+"""The converter announces each attachment with a text part ``Attached file: <name> (<mime type>)``."""
+
+_LINE = re.compile(r"^\s*(\d+)\. \[( |x)\] (.*) \(id: ([0-9A-Za-z]+)\)\s*$")
+
+
+@dataclass(frozen=True)
+class ListedTask:
+    """One row of a displayed list: enough to refer back to the task by position."""
+
+    id: str
+    title: str
+    completed: bool
+
+
+def format_task_list(tasks: Iterable[ListedTask]) -> str:
+    """The text a model reads for a displayed list (an empty list says so explicitly)."""
+    lines = [TASK_LIST_HEADER]
+    rows = list(tasks)
+    if not rows:
+        lines.append("(no tasks)")
+    for number, task in enumerate(rows, start=1):
+        # Titles are single-line in the UI; a newline inside one would break the numbering.
+        title = " ".join(task.title.split())
+        lines.append(f"{number}. [{'x' if task.completed else ' '}] {title} (id: {task.id})")
+    return "\n".join(lines)
+
+
+def parse_task_list(text: str) -> list[ListedTask] | None:
+    """The rows of a list rendered by :func:`format_task_list`, or None if ``text`` is not one."""
+    if TASK_LIST_HEADER not in text:
+        return None
+    rows: list[ListedTask] = []
+    for line in text[text.index(TASK_LIST_HEADER) + len(TASK_LIST_HEADER) :].splitlines():
+        match = _LINE.match(line)
+        if match:
+            rows.append(ListedTask(id=match[4], title=match[3], completed=match[2] == "x"))
+    return rows

@@ -1,0 +1,389 @@
+"""The ChatKit server: each user message runs the task agent and streams its answer into the thread.
+
+``respond`` (one turn):
+
+1. loads the thread's most recent ``settings.history_max_items`` items with one newest-first Query and
+   puts them back in order, so a turn costs the same at 10 items or 10,000;
+2. converts them with :class:`~task_assistant.chat.converter.TaskThreadItemConverter` (attachments,
+   task-list widgets as numbered text);
+3. opens the task tools for the verified caller (an in-memory MCP session, see
+   :mod:`task_assistant.tasks.mcp_bridge`) and runs the agent with ``Runner.run_streamed``;
+4. streams through ``chatkit.agents.stream_agent_response``: text deltas, a progress update while each
+   tool runs ("Adding “buy milk”…"), and a task-list widget whenever ``list_tasks`` returns;
+5. gives a new thread a title from its first message (a heuristic: free and instant).
+
+Failures: a model or provider error ends the stream with a ``custom`` error event (``allow_retry``) whose
+message says what happened; the user's message is already saved and the thread stays usable. A broken
+configuration (unreadable key, key or model rejected by the provider) says which setting to fix and does
+not offer a retry. Tool errors never get here: they go back to the model as tool results. If the client
+disconnects, ``CancelledError`` propagates untouched so ChatKit saves the partial answer, and the agent
+run is cancelled so no tool runs for a reader who has gone.
+
+``action`` handles the widget's ``task.complete`` action: it completes the task as the caller and
+replaces the widget item with its updated version (ChatKit persists the replacement with ``save_item``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import openai
+from agents import RunConfig, RunContextWrapper, RunHooks, Runner
+from agents.exceptions import AgentsException, MaxTurnsExceeded
+from agents.tool import Tool
+from aws_lambda_powertools import Logger
+from chatkit.actions import Action
+from chatkit.agents import AgentContext, stream_agent_response
+from chatkit.errors import CustomStreamError
+from chatkit.server import ChatKitServer
+from chatkit.store import Store
+from chatkit.types import (
+    ProgressUpdateEvent,
+    ThreadItemReplacedEvent,
+    ThreadMetadata,
+    ThreadStreamEvent,
+    UserMessageItem,
+    UserMessageTextContent,
+    WidgetItem,
+)
+
+from task_assistant.agent.agent import MAX_TURNS, build_agent
+from task_assistant.agent.listing import ListedTask
+from task_assistant.agent.models import ModelConfigurationError, ModelFactory
+from task_assistant.chat.converter import Delivery, TaskThreadItemConverter
+from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
+from task_assistant.context import RequestContext
+from task_assistant.settings import Settings
+from task_assistant.tasks.models import TaskError, looks_like_task_id
+from task_assistant.tasks.service import TaskService
+
+if TYPE_CHECKING:
+    from agents.mcp import MCPServer
+
+    from task_assistant.chat.attachments import S3AttachmentStore
+
+logger = Logger(service="task-assistant", child=True)
+
+TaskToolsOpener = Callable[[RequestContext], AbstractAsyncContextManager["MCPServer"]]
+"""Opens the task tools for one caller: ``async with opener(context) as mcp_server: ...``."""
+
+TITLE_MAX_CHARS = 60
+
+MODEL_FAILED_MESSAGE = (
+    "The assistant's model service failed before finishing this answer. Your message is saved; "
+    "try again in a moment."
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Titles
+
+
+def title_from_message(item: UserMessageItem) -> str:
+    """A short thread title from the first message: its first line, at most 60 characters.
+
+    Deterministic and free (no model call). Long text is cut at a word boundary with an ellipsis; a
+    message with only attachments is titled after the first attachment.
+    """
+    text = "".join(part.text for part in item.content if isinstance(part, UserMessageTextContent))
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(line.split())
+    if not line:
+        return f"Attachment: {item.attachments[0].name}"[:TITLE_MAX_CHARS] if item.attachments else "New chat"
+    if len(line) > TITLE_MAX_CHARS:
+        cut = line[: TITLE_MAX_CHARS - 1]
+        cut = cut.rsplit(" ", 1)[0] if " " in cut[TITLE_MAX_CHARS // 2 :] else cut
+        line = cut.rstrip(" ,.;:-") + "\u2026"
+    return line[0].upper() + line[1:]
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress and widgets while tools run
+
+
+def _quoted(ref: object, titles: Mapping[str, str] | None = None) -> str:
+    text = str(ref or "").strip()
+    if titles and text.upper() in titles:
+        text = titles[text.upper()]
+    elif not text or looks_like_task_id(text):
+        return "the task"
+    text = text if len(text) <= 40 else text[:39] + "\u2026"
+    return f"\u201c{text}\u201d"
+
+
+def progress_text(
+    tool_name: str, args: Mapping[str, Any], titles: Mapping[str, str] | None = None
+) -> str | None:
+    """What the user sees while ``tool_name`` runs ("Adding “buy milk”…"), None for unknown tools.
+
+    ``titles`` maps task ids (upper case) to titles the user has seen, so a call by id still reads
+    "Deleting “buy milk”…".
+    """
+    task = _quoted(args.get("task"), titles)
+    match tool_name:
+        case "add_task":
+            return f"Adding {_quoted(args.get('title'))}\u2026"
+        case "list_tasks":
+            status = args.get("status")
+            which = f"{status} " if status in ("pending", "completed") else ""
+            return f"Looking up your {which}tasks\u2026"
+        case "complete_task":
+            return f"Completing {task}\u2026"
+        case "reopen_task":
+            return f"Reopening {task}\u2026"
+        case "update_task":
+            if args.get("title"):
+                return f"Renaming {task} to {_quoted(args.get('title'))}\u2026"
+            return f"Updating the notes of {task}\u2026"
+        case "delete_task":
+            return f"Deleting {task}\u2026"
+    return None
+
+
+_ICONS = {
+    "add_task": "plus",
+    "list_tasks": "search",
+    "complete_task": "check-circle",
+    "reopen_task": "reload",
+    "update_task": "write",
+    "delete_task": "dot",
+}
+
+
+def _tool_output_text(result: object) -> str:
+    if isinstance(result, str):
+        return result
+    if isinstance(result, Mapping):
+        return str(result.get("text", ""))
+    if isinstance(result, list):
+        return "".join(_tool_output_text(part) for part in result)
+    return str(result)
+
+
+def listed_tasks_of(result: object) -> list[ListedTask] | None:
+    """The tasks of a successful ``list_tasks`` result (``{"tasks": [...]}``); None for an error."""
+    try:
+        payload = json.loads(_tool_output_text(result))
+    except ValueError:
+        return None
+    tasks = payload.get("tasks") if isinstance(payload, dict) else None
+    if not isinstance(tasks, list):
+        return None
+    return [
+        ListedTask(id=str(t["id"]), title=str(t.get("title", "")), completed=bool(t.get("completed")))
+        for t in tasks
+        if isinstance(t, dict) and "id" in t
+    ]
+
+
+class TurnHooks(RunHooks[AgentContext[RequestContext]]):
+    """Streams a progress update when a task tool starts and a widget when ``list_tasks`` returns.
+
+    ``titles`` (task id -> title, from lists already shown) names tasks the model refers to by id.
+    """
+
+    def __init__(self, titles: dict[str, str] | None = None) -> None:
+        self.titles: dict[str, str] = dict(titles or {})
+
+    async def on_tool_start(
+        self, context: RunContextWrapper[AgentContext[RequestContext]], agent: Any, tool: Tool
+    ) -> None:
+        raw = getattr(context, "tool_arguments", None) or "{}"
+        try:
+            args = json.loads(raw)
+        except ValueError:
+            args = {}
+        text = progress_text(tool.name, args if isinstance(args, dict) else {}, self.titles)
+        if text:
+            await context.context.stream(ProgressUpdateEvent(text=text, icon=_ICONS.get(tool.name)))  # type: ignore[arg-type]
+
+    async def on_tool_end(
+        self, context: RunContextWrapper[AgentContext[RequestContext]], agent: Any, tool: Tool, result: object
+    ) -> None:
+        if tool.name != "list_tasks":
+            return
+        tasks = listed_tasks_of(result)
+        if tasks is not None:
+            self.titles.update({t.id.upper(): t.title for t in tasks})
+            await context.context.stream_widget(task_list_widget(tasks), copy_text=copy_text(tasks))
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+
+
+def _stream_error_for(exc: BaseException, models: ModelFactory) -> CustomStreamError | None:
+    """The user-facing error for a failed run, or None if ``exc`` is not a model/provider failure."""
+    if isinstance(exc, ModelConfigurationError):
+        return CustomStreamError(f"The assistant is not configured correctly: {exc}", allow_retry=False)
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return CustomStreamError(
+            "The model provider rejected the configured API key (OPENAI_API_KEY). "
+            "Ask the operator to check it.",
+            allow_retry=False,
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return CustomStreamError(
+            f"The model provider does not offer the configured model {models.choice.model_name!r} "
+            "(OPENAI_MODEL, OPENAI_BASE_URL, OPENAI_API).",
+            allow_retry=False,
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return CustomStreamError(
+            "The model provider is busy (rate limit). Your message is saved; try again shortly.",
+            allow_retry=True,
+        )
+    if isinstance(exc, MaxTurnsExceeded):
+        return CustomStreamError(
+            "The assistant took too many steps on this request and stopped. Try rephrasing it.",
+            allow_retry=True,
+        )
+    if isinstance(exc, openai.APIError | httpx.HTTPError | AgentsException):
+        return CustomStreamError(MODEL_FAILED_MESSAGE, allow_retry=True)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# The server
+
+
+class TaskChatKitServer(ChatKitServer[RequestContext]):
+    """ChatKit server of the task assistant.
+
+    Args:
+        store: thread and item store (``DynamoDBStore`` in the application).
+        attachment_store: S3 attachment store, also used to hand attachments to the model; None
+            disables attachments.
+        tasks: the task service the widget action uses (the agent reaches tasks only through MCP).
+        task_tools: opens the MCP task tools for one caller, usually
+            ``functools.partial(open_task_tools, tools_server)``.
+        models: picks and builds the model (offline, OpenAI or a compatible provider).
+        settings: limits (``history_max_items``) and storage endpoints.
+        attachment_delivery: how images and PDFs reach the model; default: inline bytes when S3 is a
+            local endpoint the provider cannot reach (or for the offline model, URLs), else presigned URLs.
+    """
+
+    def __init__(
+        self,
+        store: Store[RequestContext],
+        attachment_store: S3AttachmentStore | None,
+        *,
+        tasks: TaskService,
+        task_tools: TaskToolsOpener,
+        models: ModelFactory,
+        settings: Settings,
+        attachment_delivery: Delivery | None = None,
+    ) -> None:
+        super().__init__(store, attachment_store)
+        self.tasks = tasks
+        self.task_tools = task_tools
+        self.models = models
+        self.settings = settings
+        if attachment_delivery is None:
+            local_s3 = settings.s3_endpoint_url is not None
+            attachment_delivery = "inline" if local_s3 and not models.is_offline else "url"
+        self.attachment_delivery: Delivery = attachment_delivery
+        self._s3_attachments = attachment_store
+
+    # --- respond ----------------------------------------------------------------------------------
+
+    async def respond(
+        self,
+        thread: ThreadMetadata,
+        input_user_message: UserMessageItem | None,
+        context: RequestContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """One turn of the agent on the thread's recent history (see the module docstring)."""
+        if input_user_message is not None and not thread.title:
+            # Set before the run: ChatKit saves the thread and tells the client as soon as it changes.
+            thread.title = title_from_message(input_user_message)
+
+        page = await self.store.load_thread_items(
+            thread.id, None, self.settings.history_max_items, "desc", context
+        )
+        history = list(reversed(page.data))
+        titles = {
+            row.id.upper(): row.title
+            for item in history
+            if isinstance(item, WidgetItem)
+            for row in rows_of(item.widget) or []
+        }
+        converter = TaskThreadItemConverter(self._s3_attachments, context, delivery=self.attachment_delivery)
+        model_input = await converter.to_agent_input(history)
+
+        try:
+            model = await self.models.get_model()
+        except ModelConfigurationError as exc:
+            raise CustomStreamError(
+                f"The assistant is not configured correctly: {exc}", allow_retry=False
+            ) from exc
+
+        agent_context = AgentContext[RequestContext](thread=thread, store=self.store, request_context=context)
+        async with self.task_tools(context) as tools:
+            result = Runner.run_streamed(
+                build_agent(model, tools),
+                model_input,
+                context=agent_context,
+                hooks=TurnHooks(titles),
+                max_turns=MAX_TURNS,
+                # Traces would upload conversations to OpenAI; nothing here opts into that.
+                run_config=RunConfig(tracing_disabled=True),
+            )
+            try:
+                async for event in stream_agent_response(agent_context, result):
+                    yield event
+            except asyncio.CancelledError:
+                # The client went away: stop the run (no more model calls or tool calls) and let
+                # ChatKit see the cancellation, which is what saves the partial answer.
+                result.cancel()
+                raise
+            except Exception as exc:
+                result.cancel()
+                error = _stream_error_for(exc, self.models)
+                if error is None:
+                    raise
+                logger.warning(
+                    "Agent run failed",
+                    extra={
+                        "thread_id": thread.id,
+                        "user_id": context.user_id,
+                        "request_id": context.request_id,
+                        "error_type": type(exc).__name__,
+                        "error": str(exc)[:500],
+                    },
+                )
+                raise error from exc
+
+    # --- widget actions ---------------------------------------------------------------------------
+
+    async def action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: RequestContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """``task.complete``: complete the task as the caller and redraw the widget that sent it."""
+        if action.type != COMPLETE_ACTION:
+            raise CustomStreamError(f"Unknown action {action.type!r}.", allow_retry=False)
+        payload = action.payload if isinstance(action.payload, Mapping) else {}
+        task_id = payload.get("task_id")
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise CustomStreamError("The action did not say which task to complete.", allow_retry=False)
+        try:
+            task = await self.tasks.complete(context, task_id)
+        except TaskError as exc:
+            raise CustomStreamError(exc.message, allow_retry=False) from exc
+        rows = rows_of(sender.widget) if sender is not None else None
+        if sender is None or rows is None:
+            return
+        done = ListedTask(id=task.id, title=task.title, completed=task.completed)
+        rows = [done if row.id == done.id else row for row in rows]
+        yield ThreadItemReplacedEvent(
+            item=sender.model_copy(update={"widget": task_list_widget(rows), "copy_text": copy_text(rows)})
+        )

@@ -1,0 +1,309 @@
+"""Who is calling: JWT verification (Cognito or the local issuer) and the API Gateway authorizer's claims.
+
+Two doors, chosen by the entry point and never by the request:
+
+- ``function_url`` (the app under uvicorn, behind the Lambda Web Adapter or run locally): the bearer token
+  in ``Authorization`` is verified here.
+- ``api_gateway`` (the same app wrapped by Mangum): identity comes from the authorizer's claims in the
+  Lambda event (``request.scope["aws.event"]``); a JWT in ``Authorization``, when present, is still
+  verified and must name the same subject.
+
+Verification accepts exactly what Cognito issues: RS256 only; ``iss`` equal to ``JWT_ISSUER``;
+``token_use`` ``id`` (then ``aud`` must be one of ``JWT_CLIENT_IDS``) or ``access`` (then ``client_id``
+must be); ``exp`` and ``nbf``/``iat`` with ``JWT_LEEWAY_SECONDS``; the key chosen by ``kid`` from the JWKS
+at ``JWKS_URL`` (configured separately from the issuer: moto and the local issuer serve JWKS elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import jwt
+from jwt import PyJWK
+
+from task_assistant.settings import Settings
+from task_assistant.storage.clients import run_sync
+
+Door = Literal["function_url", "api_gateway"]
+
+ALGORITHM = "RS256"
+REALM = "task-assistant"
+
+
+class AuthError(Exception):
+    """The request does not prove who it is for; answered with 401 and ``WWW-Authenticate``.
+
+    ``description`` names the problem (``"token expired"``) and goes to the client: it must never carry
+    token contents or key material.
+    """
+
+    def __init__(self, description: str, *, token_present: bool = True) -> None:
+        super().__init__(description)
+        self.description = description
+        self.token_present = token_present
+
+    @property
+    def www_authenticate(self) -> str:
+        # RFC 6750 section 3: no error code when the request carried no credentials at all.
+        if not self.token_present:
+            return f'Bearer realm="{REALM}"'
+        safe = self.description.replace('"', "'")
+        return f'Bearer realm="{REALM}", error="invalid_token", error_description="{safe}"'
+
+
+class AuthUnavailableError(Exception):
+    """Tokens cannot be checked right now (JWKS unreachable, auth not configured): a server fault."""
+
+
+@dataclass(frozen=True)
+class _KeySet:
+    keys: dict[str, PyJWK]
+    fetched_at: float
+
+
+class JWKSCache:
+    """Signing keys by ``kid`` from a JWKS URL, fetched lazily and cached for the process.
+
+    An unknown ``kid`` triggers a refetch, at most once per ``min_refresh_seconds`` (key rotation is
+    picked up within a minute; a flood of made-up ``kid`` values cannot turn into a flood of fetches).
+    Fetches run on a worker thread (:func:`run_sync`), never on the event loop, and are serialised by a
+    thread lock so concurrent requests with a new ``kid`` share one fetch. The lock is a thread lock, not
+    an asyncio one, because Mangum may drive the app from a fresh event loop per invocation.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_refresh_seconds: float = 60.0,
+        timeout_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.min_refresh_seconds = min_refresh_seconds
+        self.timeout_seconds = timeout_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, PyJWK] = {}
+        self._last_attempt: float | None = None
+        self.fetch_count = 0
+
+    async def get_key(self, kid: str) -> PyJWK:
+        """The verification key for ``kid``; :class:`AuthError` if the JWKS does not hold it."""
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        return await run_sync(self._get_key_blocking, kid)
+
+    def _get_key_blocking(self, kid: str) -> PyJWK:
+        with self._lock:
+            key = self._keys.get(kid)
+            if key is not None:  # another request fetched it while this one waited for the lock
+                return key
+            now = self._clock()
+            if self._last_attempt is None or now - self._last_attempt >= self.min_refresh_seconds:
+                self._last_attempt = now
+                self._keys = self._fetch()
+            key = self._keys.get(kid)
+            if key is None:
+                raise AuthError("token signed with an unknown key")
+            return key
+
+    def _fetch(self) -> dict[str, PyJWK]:
+        self.fetch_count += 1
+        try:
+            response = httpx.get(self.url, timeout=self.timeout_seconds, follow_redirects=False)
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
+            if self._keys:
+                # Keep serving the keys we have: a JWKS blip must not log everybody out.
+                return self._keys
+            raise AuthUnavailableError(f"cannot fetch JWKS from {self.url}: {exc}") from exc
+        return parse_jwks(document)
+
+
+def parse_jwks(document: Any) -> dict[str, PyJWK]:
+    """RS256 signing keys of a JWKS document by ``kid``; keys of other kinds or uses are ignored."""
+    keys: dict[str, PyJWK] = {}
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        return keys
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("kty") != "RSA":
+            continue
+        if entry.get("use", "sig") != "sig" or entry.get("alg", ALGORITHM) != ALGORITHM:
+            continue
+        kid = entry.get("kid")
+        if not isinstance(kid, str) or not kid:
+            continue
+        try:
+            keys[kid] = PyJWK(entry, algorithm=ALGORITHM)
+        except jwt.PyJWTError:
+            continue
+    return keys
+
+
+class TokenVerifier:
+    """Verifies Cognito-style JWTs (ID and access tokens) against the configured issuer and clients."""
+
+    def __init__(self, *, issuer: str, client_ids: list[str], jwks: JWKSCache, leeway_seconds: int = 30):
+        if not client_ids:
+            raise ValueError("at least one accepted client id is required")
+        self.issuer = issuer
+        self.client_ids = frozenset(client_ids)
+        self.jwks = jwks
+        self.leeway_seconds = leeway_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
+        """A verifier from ``JWT_ISSUER``, ``JWKS_URL``, ``JWT_CLIENT_IDS``; raises if any is unset."""
+        missing = [
+            name
+            for name, value in (
+                ("JWT_ISSUER", settings.jwt_issuer),
+                ("JWKS_URL", settings.jwks_url),
+                ("JWT_CLIENT_IDS", settings.jwt_client_ids),
+            )
+            if not value
+        ]
+        if missing:
+            raise AuthUnavailableError(f"authentication is not configured: set {', '.join(missing)}")
+        assert settings.jwt_issuer is not None and settings.jwks_url is not None
+        return cls(
+            issuer=settings.jwt_issuer,
+            client_ids=settings.jwt_client_ids,
+            jwks=JWKSCache(settings.jwks_url),
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims if it is valid; otherwise :class:`AuthError` naming the problem."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        # Checked before any key is looked up: `none`, HS256 (signed with the public key as a secret)
+        # and every other algorithm are refused outright, whatever the key would say.
+        if header.get("alg") != ALGORITHM:
+            raise AuthError(f"token algorithm must be {ALGORITHM}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("token has no key id")
+        key = await self.jwks.get_key(kid)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError("token not yet valid") from None
+        except jwt.InvalidIssuerError:
+            raise AuthError("token issuer not accepted") from None
+        except jwt.InvalidSignatureError:
+            raise AuthError("token signature invalid") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"token lacks the {exc.claim!r} claim") from None
+        except jwt.PyJWTError:
+            raise AuthError("invalid token") from None
+        self._check_client(claims)
+        subject_of(claims)
+        return claims
+
+    def _check_client(self, claims: Mapping[str, Any]) -> None:
+        kind = claims.get("token_use")
+        if kind == "id":
+            aud = claims.get("aud")
+            audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+            if not any(isinstance(a, str) and a in self.client_ids for a in audiences):
+                raise AuthError("token audience not accepted")
+        elif kind == "access":
+            if claims.get("client_id") not in self.client_ids:
+                raise AuthError("token client_id not accepted")
+        else:
+            raise AuthError("token_use must be 'id' or 'access'")
+
+
+def subject_of(claims: Mapping[str, Any]) -> str:
+    """The user id (``sub``) of verified claims; :class:`AuthError` if it cannot key user data."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or "#" in sub or len(sub) > 256:
+        raise AuthError("token subject not usable")
+    return sub
+
+
+def bearer_token(authorization: str | None, *, allow_raw: bool = False) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header.
+
+    ``allow_raw`` also accepts a bare JWT: API Gateway's Cognito authorizer takes the raw token in the
+    header, so clients of the API door often send it that way.
+    """
+    if authorization is None or not authorization.strip():
+        raise AuthError("missing bearer token", token_present=False)
+    scheme, _, rest = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and rest.strip():
+        return rest.strip()
+    if allow_raw and not rest and authorization.count(".") == 2:
+        return authorization.strip()
+    raise AuthError("authorization must use the Bearer scheme")
+
+
+def authorizer_claims(event: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Claims an API Gateway authorizer placed in a Lambda proxy event, if any.
+
+    REST APIs with a Cognito user pool authorizer put them at ``requestContext.authorizer.claims``;
+    HTTP APIs with a JWT authorizer at ``requestContext.authorizer.jwt.claims``.
+    """
+    if not isinstance(event, Mapping):
+        return None
+    request_context = event.get("requestContext")
+    if not isinstance(request_context, Mapping):
+        return None
+    authorizer = request_context.get("authorizer")
+    if not isinstance(authorizer, Mapping):
+        return None
+    claims = authorizer.get("claims")
+    if not isinstance(claims, Mapping):
+        jwt_part = authorizer.get("jwt")
+        claims = jwt_part.get("claims") if isinstance(jwt_part, Mapping) else None
+    if not isinstance(claims, Mapping):
+        return None
+    return dict(claims)
+
+
+async def authenticate(
+    *,
+    door: Door,
+    authorization: str | None,
+    event: Mapping[str, Any] | None,
+    verifier: Callable[[], TokenVerifier],
+) -> dict[str, Any]:
+    """Verified claims of the caller through ``door``; :class:`AuthError` if there are none.
+
+    ``verifier`` is called only when a token must be checked, so the API door does not need the JWKS
+    configuration unless a client actually sends a token.
+    """
+    if door == "function_url":
+        return await verifier().verify(bearer_token(authorization))
+    claims = authorizer_claims(event)
+    if claims is None:
+        raise AuthError("request did not pass the API authorizer", token_present=authorization is not None)
+    subject = subject_of(claims)
+    if authorization:
+        verified = await verifier().verify(bearer_token(authorization, allow_raw=True))
+        if subject_of(verified) != subject:
+            raise AuthError("token subject differs from the authorizer's")
+        return verified
+    return claims

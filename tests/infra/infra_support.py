@@ -1,0 +1,59 @@
+"""Helpers shared by the infrastructure tests (imported by conftest.py and the test modules)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_DIR = REPO_ROOT / "cdk"
+if str(CDK_DIR) not in sys.path:  # the CDK app package lives in cdk/, outside the wheel
+    sys.path.insert(0, str(CDK_DIR))
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import App  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+
+@dataclass
+class Synthesized:
+    """One synthesized environment: the stack, its template (dict and assertion helper)."""
+
+    env: str
+    stack: Any
+    template: Template
+    raw: dict[str, Any]
+    outdir: Path
+
+    def resources(self, type_: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == type_}
+
+    def one(self, type_: str) -> dict[str, Any]:
+        found = self.resources(type_)
+        assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
+        return next(iter(found.values()))
+
+    def logical_id(self, construct: Any) -> str:
+        return str(self.stack.get_logical_id(construct.node.default_child))
+
+
+def load_cdk_app_module() -> Any:
+    """``cdk/app.py`` as a module (under a unique name: ``app`` is too common a name)."""
+    name = "task_assistant_cdk_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, CDK_DIR / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def synth_app(context: dict[str, Any], outdir: Path) -> tuple[App, Any]:
+    """Build the real app (with cdk-nag) from ``cdk/app.py`` for ``context``."""
+    return load_cdk_app_module().build_app(App(context=context, outdir=str(outdir)))

@@ -1,0 +1,561 @@
+"""Template assertions: every resource and security property of the stack, for dev and prod."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from infra_support import Synthesized
+
+from task_assistant.settings import Settings
+from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
+
+pytestmark = pytest.mark.timeout(600)
+
+ENVS = ["dev", "prod"]
+
+
+@pytest.fixture(params=ENVS)
+def synth(request: pytest.FixtureRequest) -> Synthesized:
+    return request.getfixturevalue(request.param)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _table(s: Synthesized, spec: TableSpec) -> dict[str, Any]:
+    table = getattr(s.stack.data, "chat_table" if spec is CHAT_TABLE else "tasks_table")
+    return s.raw["Resources"][s.logical_id(table)]
+
+
+def _function(s: Synthesized, name: str) -> dict[str, Any]:
+    return s.raw["Resources"][s.logical_id(getattr(s.stack.functions, name))]
+
+
+def _env(s: Synthesized, name: str) -> dict[str, Any]:
+    return _function(s, name)["Properties"]["Environment"]["Variables"]
+
+
+def _policy_statements(s: Synthesized, fn_name: str) -> list[dict[str, Any]]:
+    role = getattr(s.stack.functions, fn_name).role
+    role_id = s.logical_id(role)
+    statements: list[dict[str, Any]] = []
+    for policy in s.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else actions
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", [CHAT_TABLE, TASKS_TABLE], ids=lambda s: s.logical_id)
+def test_tables_match_the_application_specs(synth: Synthesized, spec: TableSpec) -> None:
+    """The deployed keys and indexes are exactly those the code and the local tables use."""
+    props = _table(synth, spec)["Properties"]
+    expected = spec.create_table_kwargs("unused")
+    assert props["KeySchema"] == expected["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=_dump) == sorted(
+        expected["AttributeDefinitions"], key=_dump
+    )
+    gsis = {ix["IndexName"]: ix for ix in props.get("GlobalSecondaryIndexes", [])}
+    assert {ix["IndexName"]: ix["KeySchema"] for ix in expected.get("GlobalSecondaryIndexes", [])} == {
+        name: ix["KeySchema"] for name, ix in gsis.items()
+    }
+    lsis = {ix["IndexName"]: ix for ix in props.get("LocalSecondaryIndexes", [])}
+    assert {ix["IndexName"]: ix["KeySchema"] for ix in expected.get("LocalSecondaryIndexes", [])} == {
+        name: ix["KeySchema"] for name, ix in lsis.items()
+    }
+    for index in (*gsis.values(), *lsis.values()):
+        assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    # SSEEnabled without a key: KMS with the AWS managed key (aws/dynamodb)
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    if spec.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+@pytest.mark.parametrize("spec", [CHAT_TABLE, TASKS_TABLE], ids=lambda s: s.logical_id)
+def test_prod_tables_are_retained_with_pitr_and_dev_tables_are_disposable(
+    dev: Synthesized, prod: Synthesized, spec: TableSpec
+) -> None:
+    kept = _table(prod, spec)
+    assert kept["DeletionPolicy"] == kept["UpdateReplacePolicy"] == "Retain"
+    assert kept["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert kept["Properties"]["DeletionProtectionEnabled"] is True
+    disposable = _table(dev, spec)
+    assert disposable["DeletionPolicy"] == "Delete"
+    assert disposable["Properties"].get("PointInTimeRecoverySpecification", {}).get(
+        "PointInTimeRecoveryEnabled"
+    ) in (None, False)
+    assert disposable["Properties"].get("DeletionProtectionEnabled") in (None, False)
+
+
+def test_bucket_blocks_public_access_and_requires_tls(synth: Synthesized) -> None:
+    props = synth.one("AWS::S3::Bucket")["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"
+    ] == {"SSEAlgorithm": "AES256"}
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    policy = synth.one("AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    deny_plain_http = [
+        st
+        for st in policy
+        if st["Effect"] == "Deny" and st.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert deny_plain_http and deny_plain_http[0]["Action"] == "s3:*"
+
+
+def test_bucket_cors_allows_presigned_uploads_from_configured_origins_only(synth: Synthesized) -> None:
+    rules = synth.one("AWS::S3::Bucket")["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert len(rules) == 1
+    assert rules[0]["AllowedOrigins"] == list(synth.stack.config.cors_origins)
+    assert "*" not in rules[0]["AllowedOrigins"]
+    assert set(rules[0]["AllowedMethods"]) == {"PUT", "GET", "HEAD"}
+
+
+def test_bucket_lifecycle(dev: Synthesized, prod: Synthesized) -> None:
+    """Abandoned multipart uploads are aborted everywhere; objects expire with the chat items' TTL."""
+    dev_rules = {
+        r["Id"]: r for r in dev.one("AWS::S3::Bucket")["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    assert dev_rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1
+    }
+    assert dev.stack.config.item_ttl_days is not None
+    assert dev_rules["expire-with-chat-items"]["ExpirationInDays"] == dev.stack.config.item_ttl_days + 1
+    prod_rules = {
+        r["Id"]: r for r in prod.one("AWS::S3::Bucket")["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    assert prod.stack.config.item_ttl_days is None
+    assert set(prod_rules) == {"abort-incomplete-uploads"}  # prod keeps chat data: nothing expires
+
+
+def test_bucket_retention(dev: Synthesized, prod: Synthesized) -> None:
+    assert prod.one("AWS::S3::Bucket")["DeletionPolicy"] == "Retain"
+    assert dev.one("AWS::S3::Bucket")["DeletionPolicy"] == "Delete"
+    # dev empties the bucket on stack deletion; prod never deletes objects
+    assert dev.resources("Custom::S3AutoDeleteObjects")
+    assert not prod.resources("Custom::S3AutoDeleteObjects")
+
+
+# --- auth -------------------------------------------------------------------------------------
+
+
+def test_user_pool_email_sign_in_strong_passwords_optional_totp(synth: Synthesized) -> None:
+    props = synth.one("AWS::Cognito::UserPool")["Properties"]
+    assert props["UsernameAttributes"] == ["email"]
+    assert props["AutoVerifiedAttributes"] == ["email"]
+    assert props["Policies"]["PasswordPolicy"] == {
+        "MinimumLength": 12,
+        "RequireLowercase": True,
+        "RequireUppercase": True,
+        "RequireNumbers": True,
+        "RequireSymbols": True,
+        "TemporaryPasswordValidityDays": 3,
+    }
+    assert props["MfaConfiguration"] == "OPTIONAL"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["AccountRecoverySetting"] == {
+        "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
+    }
+
+
+def test_user_pool_retention_and_sign_up(dev: Synthesized, prod: Synthesized) -> None:
+    kept = prod.one("AWS::Cognito::UserPool")
+    assert kept["DeletionPolicy"] == "Retain"
+    assert kept["Properties"]["DeletionProtection"] == "ACTIVE"
+    assert kept["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    disposable = dev.one("AWS::Cognito::UserPool")
+    assert disposable["DeletionPolicy"] == "Delete"
+    assert disposable["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+
+
+def test_app_client_is_public_with_srp_password_and_pkce_code_flow(synth: Synthesized) -> None:
+    props = synth.one("AWS::Cognito::UserPoolClient")["Properties"]
+    assert props["GenerateSecret"] is False
+    assert set(props["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_SRP_AUTH",
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    assert props["AllowedOAuthFlows"] == ["code"]
+    assert props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert set(props["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert props["CallbackURLs"] == list(synth.stack.config.callback_urls)
+    assert props["LogoutURLs"] == list(synth.stack.config.logout_urls)
+    assert props["PreventUserExistenceErrors"] == "ENABLED"
+    assert synth.one("AWS::Cognito::UserPoolDomain")
+
+
+def test_callback_urls_differ_per_environment(dev: Synthesized, prod: Synthesized) -> None:
+    dev_urls = dev.one("AWS::Cognito::UserPoolClient")["Properties"]["CallbackURLs"]
+    prod_urls = prod.one("AWS::Cognito::UserPoolClient")["Properties"]["CallbackURLs"]
+    assert all(url.startswith("http://localhost") for url in dev_urls)
+    assert all(url.startswith("https://") for url in prod_urls)
+
+
+def test_openai_secret_is_created_without_a_value(synth: Synthesized) -> None:
+    secret = synth.one("AWS::SecretsManager::Secret")
+    assert "SecretString" not in secret["Properties"]
+    assert "GenerateSecretString" not in secret["Properties"]
+    secret_id = next(iter(synth.resources("AWS::SecretsManager::Secret")))
+    assert _env(synth, "streaming")["OPENAI_API_KEY_SECRET_ID"] == {"Ref": secret_id}
+
+
+# --- functions --------------------------------------------------------------------------------
+
+
+def test_dependencies_layer_targets_python313_and_the_configured_architecture(synth: Synthesized) -> None:
+    props = synth.one("AWS::Lambda::LayerVersion")["Properties"]
+    assert props["CompatibleRuntimes"] == ["python3.13"]
+    assert props["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_streaming_function_runs_uvicorn_behind_the_web_adapter(synth: Synthesized) -> None:
+    props = _function(synth, "streaming")["Properties"]
+    layer_id = next(iter(synth.resources("AWS::Lambda::LayerVersion")))
+    assert props["Handler"] == "run.sh"
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Layers"][0] == {"Ref": layer_id}
+    assert props["Layers"][1] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:aws:lambda:",
+                {"Ref": "AWS::Region"},
+                f":753240598075:layer:LambdaAdapterLayerArm64:{synth.stack.config.lwa_layer_version}",
+            ],
+        ]
+    }
+    env = props["Environment"]["Variables"]
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert env["PORT"] == env["AWS_LWA_PORT"] == "8000"  # never 8080: sam local uses it
+    assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    assert props["Timeout"] == synth.stack.config.streaming_timeout_seconds
+    assert props["MemorySize"] == synth.stack.config.streaming_memory_mb
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_api_function_uses_mangum_without_the_adapter(synth: Synthesized) -> None:
+    props = _function(synth, "api")["Properties"]
+    layer_id = next(iter(synth.resources("AWS::Lambda::LayerVersion")))
+    assert props["Handler"] == "task_assistant.entry.api.handler"
+    assert props["Layers"] == [{"Ref": layer_id}]
+    assert not any(
+        key.startswith(("AWS_LWA_", "AWS_LAMBDA_EXEC")) for key in props["Environment"]["Variables"]
+    )
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_both_functions_share_one_code_asset_separate_from_the_layer(synth: Synthesized) -> None:
+    streaming = _function(synth, "streaming")["Properties"]["Code"]
+    api = _function(synth, "api")["Properties"]["Code"]
+    layer = synth.one("AWS::Lambda::LayerVersion")["Properties"]["Content"]
+    assert streaming == api
+    assert streaming["S3Key"] != layer["S3Key"]
+
+
+def test_code_asset_is_the_functions_directory_without_caches(synth: Synthesized) -> None:
+    key = _function(synth, "streaming")["Properties"]["Code"]["S3Key"]
+    asset = synth.outdir / f"asset.{key.removesuffix('.zip')}"
+    names = {p.relative_to(asset).as_posix() for p in asset.rglob("*")}
+    assert "run.sh" in names and "task_assistant/settings.py" in names
+    assert (asset / "run.sh").stat().st_mode & 0o111, "run.sh must stay executable in the asset"
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_reserved_concurrency_only_where_configured(dev: Synthesized, prod: Synthesized) -> None:
+    assert "ReservedConcurrentExecutions" not in _function(dev, "streaming")["Properties"]
+    assert _function(prod, "streaming")["Properties"]["ReservedConcurrentExecutions"] == 50
+    assert _function(prod, "api")["Properties"]["ReservedConcurrentExecutions"] == 50
+
+
+APP_VARIABLES = {
+    "CHAT_TABLE_NAME",
+    "TASKS_TABLE_NAME",
+    "ATTACHMENTS_BUCKET",
+    "JWT_ISSUER",
+    "JWKS_URL",
+    "JWT_CLIENT_IDS",
+    "OPENAI_MODEL",
+    "CORS_ORIGINS",
+    "MAX_BODY_BYTES",
+    "RATE_LIMIT_PER_MINUTE",
+    "ENVIRONMENT",
+    "LOG_LEVEL",
+}
+
+
+@pytest.mark.parametrize("fn", ["streaming", "api"])
+def test_app_environment_names_settings_fields_and_points_at_stack_resources(
+    synth: Synthesized, fn: str
+) -> None:
+    env = _env(synth, fn)
+    assert set(env) >= APP_VARIABLES
+    settings_fields = set(Settings.model_fields)
+    own = {k for k in env if not k.startswith(("AWS_", "POWERTOOLS_")) and k != "PORT"}
+    unknown = {k for k in own if k.lower() not in settings_fields}
+    assert not unknown, f"environment variables no Settings field reads: {unknown}"
+    stack = synth.stack
+    assert env["CHAT_TABLE_NAME"] == {"Ref": synth.logical_id(stack.data.chat_table)}
+    assert env["TASKS_TABLE_NAME"] == {"Ref": synth.logical_id(stack.data.tasks_table)}
+    assert env["ATTACHMENTS_BUCKET"] == {"Ref": synth.logical_id(stack.data.bucket)}
+    assert env["JWT_CLIENT_IDS"] == {"Ref": synth.logical_id(stack.auth.client)}
+    pool = {"Ref": synth.logical_id(stack.auth.user_pool)}
+    issuer_parts = env["JWT_ISSUER"]["Fn::Join"][1]
+    assert issuer_parts[0] == "https://cognito-idp." and pool in issuer_parts
+    assert env["JWKS_URL"]["Fn::Join"][1][-1] == "/.well-known/jwks.json"
+    assert env["CORS_ORIGINS"] == ",".join(stack.config.cors_origins)
+    assert env["ENVIRONMENT"] == synth.env
+    assert env["POWERTOOLS_SERVICE_NAME"] == "task-assistant"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "TaskAssistant"
+    assert env["POWERTOOLS_LOG_LEVEL"] == stack.config.log_level
+    assert ("ITEM_TTL_DAYS" in env) == (stack.config.item_ttl_days is not None)
+
+
+def test_function_logs_are_json_with_per_environment_retention(dev: Synthesized, prod: Synthesized) -> None:
+    for synth, days in ((dev, 7), (prod, 365)):
+        for fn in ("streaming", "api"):
+            logging = _function(synth, fn)["Properties"]["LoggingConfig"]
+            assert logging["LogFormat"] == "JSON"
+            group = synth.raw["Resources"][logging["LogGroup"]["Ref"]]
+            assert group["Properties"]["RetentionInDays"] == days
+    assert {g["DeletionPolicy"] for g in prod.resources("AWS::Logs::LogGroup").values()} == {"Retain"}
+
+
+# --- least privilege ---------------------------------------------------------------------------
+
+
+def _resources_of(statement: dict[str, Any]) -> list[Any]:
+    res = statement["Resource"]
+    return res if isinstance(res, list) else [res]
+
+
+def test_no_function_may_scan_or_use_wildcard_actions(synth: Synthesized) -> None:
+    for fn in ("streaming", "api"):
+        for statement in _policy_statements(synth, fn):
+            for action in _actions(statement):
+                assert action != "dynamodb:Scan" and not action.endswith(":*"), (fn, action)
+        role = synth.raw["Resources"][synth.logical_id(getattr(synth.stack.functions, fn).role)]
+        assert "ManagedPolicyArns" not in role["Properties"], "no AWS managed policies on function roles"
+
+
+def test_table_grants_name_each_index(synth: Synthesized) -> None:
+    chat_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.data.chat_table), "Arn"]}
+    statements = [s for s in _policy_statements(synth, "streaming") if s.get("Sid") == "ChatTableData"]
+    assert len(statements) == 1
+    resources = _resources_of(statements[0])
+    assert chat_arn in resources
+    index_suffixes = sorted(r["Fn::Join"][1][1] for r in resources if isinstance(r, dict) and "Fn::Join" in r)
+    assert index_suffixes == ["/index/by_created", "/index/by_user"]
+
+
+def test_streaming_grants_tables_bucket_objects_and_secret_read(synth: Synthesized) -> None:
+    statements = {s.get("Sid"): s for s in _policy_statements(synth, "streaming")}
+    assert {"ChatTableData", "TasksTableData", "AttachmentObjects", "AttachmentBucket", "ModelKey"} <= set(
+        statements
+    )
+    assert _actions(statements["ModelKey"]) == ["secretsmanager:GetSecretValue"]
+    secret_id = next(iter(synth.resources("AWS::SecretsManager::Secret")))
+    assert _resources_of(statements["ModelKey"]) == [{"Ref": secret_id}]
+    assert set(_actions(statements["AttachmentObjects"])) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+    }
+
+
+def test_api_function_gets_tables_only(synth: Synthesized) -> None:
+    statements = _policy_statements(synth, "api")
+    sids = {s.get("Sid") for s in statements}
+    assert {"ChatTableData", "TasksTableData"} <= sids
+    all_actions = {a for s in statements for a in _actions(s)}
+    assert not {a for a in all_actions if a.startswith(("s3:", "secretsmanager:"))}
+
+
+# --- API --------------------------------------------------------------------------------------
+
+
+def _methods(s: Synthesized) -> dict[str, dict[str, Any]]:
+    """``"<path> <verb>"`` -> method properties, resolving resource paths from the template."""
+    resources = s.resources("AWS::ApiGateway::Resource")
+
+    def path_of(ref: Any) -> str:
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+            return ""
+        props = resources[ref["Ref"]]["Properties"]
+        return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+    return {
+        f"{path_of(m['Properties']['ResourceId']) or '/'} {m['Properties']['HttpMethod']}": m["Properties"]
+        for m in s.resources("AWS::ApiGateway::Method").values()
+    }
+
+
+def test_routes_and_cognito_authorizer(synth: Synthesized) -> None:
+    methods = _methods(synth)
+    authorizer_id = next(iter(synth.resources("AWS::ApiGateway::Authorizer")))
+    authorizer = synth.raw["Resources"][authorizer_id]["Properties"]
+    assert authorizer["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["ProviderARNs"] == [
+        {"Fn::GetAtt": [synth.logical_id(synth.stack.auth.user_pool), "Arn"]}
+    ]
+    assert {"/chatkit POST", "/tasks ANY", "/tasks/{proxy+} ANY"} <= set(methods)
+    for route, method in methods.items():
+        if method["HttpMethod"] == "OPTIONS":
+            assert method["Integration"]["Type"] == "MOCK", route  # CORS preflight answers only
+            continue
+        assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
+        assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+
+
+def test_chatkit_route_streams_from_the_streaming_function(synth: Synthesized) -> None:
+    integration = _methods(synth)["/chatkit POST"]["Integration"]
+    assert integration["Type"] == "AWS_PROXY"
+    assert integration["ResponseTransferMode"] == "STREAM"
+    assert integration["TimeoutInMillis"] == synth.stack.config.streaming_timeout_seconds * 1000
+    uri = _dump(integration["Uri"])
+    assert "/response-streaming-invocations" in uri
+    assert synth.logical_id(synth.stack.functions.streaming) in uri
+
+
+@pytest.mark.parametrize("route", ["/tasks ANY", "/tasks/{proxy+} ANY"])
+def test_tasks_routes_go_to_the_api_function(synth: Synthesized, route: str) -> None:
+    integration = _methods(synth)[route]["Integration"]
+    assert integration["Type"] == "AWS_PROXY"
+    assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED"
+    uri = _dump(integration["Uri"])
+    assert synth.logical_id(synth.stack.functions.api) in uri and "/invocations" in uri
+
+
+def test_stage_throttling_access_logs_and_tracing(synth: Synthesized) -> None:
+    config = synth.stack.config
+    stage = synth.one("AWS::ApiGateway::Stage")["Properties"]
+    assert stage["StageName"] == config.name
+    assert stage["TracingEnabled"] is True
+    assert stage["AccessLogSetting"]["DestinationArn"] == {
+        "Fn::GetAtt": [synth.logical_id(synth.stack.api.access_logs), "Arn"]
+    }
+    assert "$context.requestId" in stage["AccessLogSetting"]["Format"]
+    (settings,) = stage["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == config.api_throttle_rate
+    assert settings["ThrottlingBurstLimit"] == config.api_throttle_burst
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False  # would log user messages
+
+
+def test_function_url_streams_without_iam_auth(synth: Synthesized) -> None:
+    url = synth.one("AWS::Lambda::Url")["Properties"]
+    assert url["AuthType"] == "NONE"  # the app verifies the Cognito JWT itself
+    assert url["InvokeMode"] == "RESPONSE_STREAM"
+    assert url["TargetFunctionArn"] == {
+        "Fn::GetAtt": [synth.logical_id(synth.stack.functions.streaming), "Arn"]
+    }
+    # CORS is answered by the app from CORS_ORIGINS; a URL CORS block would duplicate headers.
+    assert "Cors" not in url
+    assert _env(synth, "streaming")["CORS_ORIGINS"] == ",".join(synth.stack.config.cors_origins)
+
+
+def test_rest_api_preflight_is_answered_by_api_gateway_for_configured_origins(synth: Synthesized) -> None:
+    origins = synth.stack.config.cors_origins
+    for route, method in _methods(synth).items():
+        if method["HttpMethod"] != "OPTIONS":
+            continue
+        params = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        origin = params["method.response.header.Access-Control-Allow-Origin"]
+        assert origin.strip("'") == origins[0], route
+        assert "Authorization" in params["method.response.header.Access-Control-Allow-Headers"], route
+
+
+# --- observability ----------------------------------------------------------------------------
+
+
+def test_alarms_cover_errors_throttles_duration_5xx_and_dynamodb(synth: Synthesized) -> None:
+    prefix = synth.stack.config.prefix
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in synth.resources("AWS::CloudWatch::Alarm").values()
+    }
+    expected = {
+        f"{prefix}-{name}"
+        for name in (
+            "streaming-errors",
+            "streaming-throttles",
+            "streaming-duration-p99",
+            "api-errors",
+            "api-throttles",
+            "api-duration-p99",
+            "api-5xx",
+            "chat-table-throttles",
+            "tasks-table-throttles",
+        )
+    }
+    assert set(alarms) == expected
+    topic = {"Ref": next(iter(synth.resources("AWS::SNS::Topic")))}
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [topic], name
+    p99 = alarms[f"{prefix}-streaming-duration-p99"]
+    assert p99["ExtendedStatistic"] == "p99"
+    assert p99["Threshold"] == synth.stack.config.streaming_timeout_seconds * 1000 * 0.8
+    throttles = alarms[f"{prefix}-chat-table-throttles"]
+    assert "ThrottledRequests" in _dump(throttles["Metrics"])
+
+
+def test_alarm_email_subscription_only_when_configured(dev: Synthesized, prod: Synthesized) -> None:
+    assert not dev.resources("AWS::SNS::Subscription")
+    prod.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+    prod.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({"Effect": "Deny"})])}},
+    )
+
+
+def test_dashboard(synth: Synthesized) -> None:
+    body = _dump(synth.one("AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"])
+    for needle in ("Invocations", "Duration", "ThrottledRequests", "5XXError"):
+        assert needle in body
+
+
+# --- outputs ----------------------------------------------------------------------------------
+
+
+def test_outputs_a_frontend_and_the_cli_need(synth: Synthesized) -> None:
+    outputs = synth.raw["Outputs"]
+    for name in (
+        "FunctionUrl",
+        "ApiUrl",
+        "UserPoolId",
+        "AppClientId",
+        "Region",
+        "ChatTableName",
+        "TasksTableName",
+        "AttachmentsBucketName",
+        "OpenAIKeySecretArn",
+    ):
+        assert name in outputs, name
+    assert outputs["FunctionUrl"]["Value"] == {
+        "Fn::GetAtt": [next(iter(synth.resources("AWS::Lambda::Url"))), "FunctionUrl"]
+    }
+    assert outputs["Region"]["Value"] == {"Ref": "AWS::Region"}
