@@ -39,3 +39,21 @@ chat: $(UV)
 
 bench: setup
 	$(UV) run python bench/store_bench.py
+
+# --- deployment (CDK; see README "Deploy") ----------------------------------------------------
+CDK_ENV ?= dev
+ARCH ?= arm64
+.PHONY: bench-cold
+
+# The dependencies layer for Lambda (python3.13, $(ARCH)) without Docker: layers/build/$(ARCH)/.
+layer: setup
+	$(UV) run python layers/build.py --arch $(ARCH)
+
+# CloudFormation for one environment into cdk.out/ (offline; pinned CDK CLI from package-lock.json).
+synth: layer
+	npx --no-install cdk synth -c env=$(CDK_ENV) -c architecture=$(ARCH) --no-notices --quiet
+
+# Cold start of each entry point and the layer size on this machine.
+bench-cold: setup
+	$(UV) run python bench/layer_size.py --arch $(ARCH)
+	$(UV) run python bench/cold_start.py

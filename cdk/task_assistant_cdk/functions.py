@@ -321,4 +321,7 @@ class Functions(Construct):
             role=role,
         )
         log_group.grant_write(role)
+        # Stable, readable logical ids: `sam local invoke -t cdk.out/<stack>.template.json
+        # StreamingFunction|ApiFunction -e tests/events/<file>` names them.
+        function.node.default_child.override_logical_id(f"{construct_id}Function")  # type: ignore[union-attr]
         return function

@@ -33,7 +33,10 @@ class TaskAssistantStack(Stack):
         )
 
         outputs = {
-            "FunctionUrl": (self.api.function_url.url, "ChatKit endpoint (streaming); append chatkit"),
+            "FunctionUrl": (
+                self.api.function_url.url,
+                "Streaming door (app verifies the JWT): ChatKit at <url>chatkit",
+            ),
             "ApiUrl": (self.api.rest_api.url, "REST API base URL (stage included)"),
             "UserPoolId": (self.auth.user_pool.user_pool_id, "Cognito user pool id"),
             "AppClientId": (self.auth.client.user_pool_client_id, "Cognito app client id (no secret)"),

@@ -39,7 +39,8 @@ class Synthesized:
         return next(iter(found.values()))
 
     def logical_id(self, construct: Any) -> str:
-        return str(self.stack.get_logical_id(construct.node.default_child))
+        # resolve() honours override_logical_id (get_logical_id would not)
+        return str(self.stack.resolve(construct.node.default_child.logical_id))
 
 
 def load_cdk_app_module() -> Any:

@@ -7,7 +7,9 @@ The build downloads the arm64 wheels once (about 100 MB, cached by uv/pip and in
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -67,6 +69,49 @@ def test_committed_requirements_match_uv_lock(build: ModuleType) -> None:
     for dev_or_cdk in ("moto", "pytest", "aws-cdk-lib", "cdk-nag", "cfn-lint", "ruff", "mypy"):
         assert dev_or_cdk not in pins, dev_or_cdk
     assert "task-assistant" not in pins  # the app ships as the function code asset, not in the layer
+
+
+_IMPORT_PROBE = """
+import importlib, importlib.metadata as md, json, pkgutil, sys
+import task_assistant
+for info in pkgutil.walk_packages(task_assistant.__path__, "task_assistant."):
+    if not info.name.startswith("task_assistant.local"):  # developer tools, not deployed code paths
+        importlib.import_module(info.name)
+dists = md.packages_distributions()
+used = {}
+for name in list(sys.modules):
+    top = name.split(".")[0]
+    if top in sys.stdlib_module_names or top.startswith("_") or top == "task_assistant":
+        continue
+    for dist in dists.get(top, []):
+        used[dist] = top
+print(json.dumps(used))
+"""
+
+#: Imported only when present: httpx loads its optional CLI extras (click, pygments, rich)
+#: inside ``try/except ImportError``; the layer does not ship them and httpx works without.
+OPTIONAL_IMPORTS = {"pygments", "rich"}
+
+
+def test_layer_requirements_cover_every_import_of_the_deployed_code() -> None:
+    """Every third-party distribution the app's modules import is in the layer.
+
+    (A dependency that only a dev tool installs, e.g. aws-xray-sdk via moto, would import fine in
+    tests and crash the function at its first cold start.)
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    used = json.loads(result.stdout.strip().splitlines()[-1])
+    pins = _requirements((REPO_ROOT / "layers" / "requirements.txt").read_text())
+    missing = {
+        dist: module
+        for dist, module in used.items()
+        if dist.lower().replace("_", "-") not in pins and module not in OPTIONAL_IMPORTS
+    }
+    assert not missing, f"imported by the app but not in the layer: {missing}"
+    assert "aws-xray-sdk" in pins  # Powertools' Tracer needs it (the [tracer] extra)
 
 
 def test_layer_has_aarch64_python313_binaries_only(arm64_layer: Path) -> None:

@@ -255,6 +255,12 @@ def test_streaming_function_runs_uvicorn_behind_the_web_adapter(synth: Synthesiz
     assert props["TracingConfig"] == {"Mode": "Active"}
 
 
+def test_functions_have_stable_logical_ids_for_sam_local(synth: Synthesized) -> None:
+    functions = synth.resources("AWS::Lambda::Function")
+    assert functions["StreamingFunction"]["Properties"]["Handler"] == "run.sh"
+    assert functions["ApiFunction"]["Properties"]["Handler"] == "task_assistant.entry.api.handler"
+
+
 def test_api_function_uses_mangum_without_the_adapter(synth: Synthesized) -> None:
     props = _function(synth, "api")["Properties"]
     layer_id = next(iter(synth.resources("AWS::Lambda::LayerVersion")))

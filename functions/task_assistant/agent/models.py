@@ -78,7 +78,9 @@ def choose_model(settings: Settings) -> ModelChoice:
         key_source = "keyless"
     else:
         return ModelChoice(kind="offline", model_name="offline")
-    kind: ModelKind = "openai_chat_completions" if settings.openai_api == "chat_completions" else "openai_responses"
+    kind: ModelKind = (
+        "openai_chat_completions" if settings.openai_api == "chat_completions" else "openai_responses"
+    )
     return ModelChoice(
         kind=kind, model_name=settings.openai_model, base_url=settings.openai_base_url, key_source=key_source
     )
@@ -95,7 +97,7 @@ def _key_from_secret(value: str | bytes | dict[str, Any] | None, secret_id: str)
             except ValueError:
                 raise ModelConfigurationError(
                     f"Secrets Manager secret {secret_id!r} looks like JSON but does not parse; store the "
-                    "key as plain text or as {\"OPENAI_API_KEY\": \"...\"}."
+                    'key as plain text or as {"OPENAI_API_KEY": "..."}.'
                 ) from None
         else:
             value = stripped

@@ -124,9 +124,7 @@ _ORDINAL_REF = re.compile(
     re.IGNORECASE,
 )
 _LIST_WORDS = r"(?:list|tasks?|to-?dos?|to-?do list|task list|things to do)"
-_TRAILING_LIST = re.compile(
-    r"\s+(?:from|off|on|to|in)\s+(?:my|the)\s+" + _LIST_WORDS + r"$", re.IGNORECASE
-)
+_TRAILING_LIST = re.compile(r"\s+(?:from|off|on|to|in)\s+(?:my|the)\s+" + _LIST_WORDS + r"$", re.IGNORECASE)
 
 
 def _clean_text(text: str) -> str:
@@ -176,34 +174,73 @@ def _split_notes(text: str) -> tuple[str, str | None]:
 _PATTERNS: list[tuple[IntentKind, re.Pattern[str]]] = [
     (cast(IntentKind, kind), re.compile(pattern, re.IGNORECASE))
     for kind, pattern in [
-        # rename before add/complete: "rename X to Y" contains neither verb, but "change" is generic.
-        ("rename", r"^(?:rename|retitle|change|update)\s+(?:the\s+title\s+of\s+)?(?P<ref>.+?)\s+(?:to|into|as)\s+(?P<title>.+)$"),
-        ("notes", r"^(?:add|put|attach|set)\s+(?:a\s+|the\s+)?notes?\s+(?:to|on|for)\s+(?P<ref>.+?)\s*[:\u2013\-]\s*(?P<notes>.+)$"),
+        # The first match wins, so specific phrasings come first: reopen's "mark X as not done" before
+        # complete's "mark X as done", "I need to do X" (add) after the list questions, and the bare
+        # "... tasks" list pattern last.
+        (
+            "rename",
+            r"^(?:rename|retitle|change|update)\s+(?:the\s+title\s+of\s+)?(?P<ref>.+?)\s+(?:to|into|as)\s+(?P<title>.+)$",
+        ),
+        (
+            "notes",
+            r"^(?:add|put|attach|set)\s+(?:a\s+|the\s+)?notes?\s+(?:to|on|for)\s+(?P<ref>.+?)\s*[:\u2013\-]\s*(?P<notes>.+)$",
+        ),
         ("notes", r"^notes?\s+(?:for|on|to)\s+(?P<ref>.+?)\s*:\s*(?P<notes>.+)$"),
-        ("reopen", r"^(?:reopen|re-open|uncheck|untick|unmark|undo|restore)\s+(?P<ref>.+?)(?:\s+as\s+(?:not\s+done|pending|open))?$"),
-        ("reopen", r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+|back\s+to\s+)?(?:not\s+(?:yet\s+)?(?:done|complete|completed|finished)|undone|pending|incomplete|open|to\s?do)$"),
+        (
+            "reopen",
+            r"^(?:reopen|re-open|uncheck|untick|unmark|undo|restore)\s+(?P<ref>.+?)(?:\s+as\s+(?:not\s+done|pending|open))?$",
+        ),
+        (
+            "reopen",
+            r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+|back\s+to\s+)?(?:not\s+(?:yet\s+)?(?:done|complete|completed|finished)|undone|pending|incomplete|open|to\s?do)$",
+        ),
         ("reopen", r"^(?P<ref>.+?)\s+is\s+(?:not|n't)\s+(?:done|finished|complete|completed)(?:\s+yet)?$"),
-        ("complete", r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+)?(?:done|complete|completed|finished|checked)$"),
+        (
+            "complete",
+            r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+)?(?:done|complete|completed|finished|checked)$",
+        ),
         ("complete", r"^(?:complete|finish|check\s+off|tick\s+off|cross\s+off)\s+(?P<ref>.+)$"),
         ("complete", r"^(?:i(?:'ve|\s+have)?\s+(?:just\s+)?(?:finished|completed|done|did))\s+(?P<ref>.+)$"),
         ("complete", r"^(?:done\s+with|finished\s+with)\s+(?P<ref>.+)$"),
         ("complete", r"^(?P<ref>.+?)\s+is\s+(?:done|finished|complete|completed)$"),
-        ("delete", r"^(?:please\s+)?(?:delete|remove|drop|erase|trash|scrap|get\s+rid\s+of|forget(?:\s+about)?)\s+(?P<ref>.+)$"),
-        ("list", r"^(?:what(?:'s|\s+is|\s+are)|whats)\s+(?:on\s+)?(?:my|the)\s+(?P<rest>.*?)(?:list|tasks?|to-?dos?|plate|agenda)\b.*$"),
-        ("list", r"^(?:please\s+)?(?:show|list|display|see|view|get|give)(?:\s+me)?(?:\s+(?:all|all\s+of|everything\s+on))?(?:\s+(?:my|the))?\s*(?P<rest>.*?)(?:list|tasks?|to-?dos?|items)\b.*$"),
-        ("list", r"^(?:what\s+do\s+i\s+(?:have|need)\s+to\s+do|what(?:'s|\s+is)\s+(?P<rest>left|remaining|pending|done|completed)).*$"),
-        ("add", r"^(?:please\s+)?(?:remind\s+me\s+to|i\s+(?:need|have|must|should|want)\s+to|don'?t\s+(?:let\s+me\s+)?forget\s+to)\s+(?P<title>.+)$"),
-        ("add", r"^(?:please\s+)?(?:add|create|new)\s+(?:a\s+)?(?:new\s+)?(?:task|to-?do|item|reminder)?\s*(?:(?:to|for|called|named)\s+)?:?\s*(?P<title>.+?)$"),
+        (
+            "delete",
+            r"^(?:please\s+)?(?:delete|remove|drop|erase|trash|scrap|get\s+rid\s+of|forget(?:\s+about)?)\s+(?P<ref>.+)$",
+        ),
+        (
+            "list",
+            r"^(?:what(?:'s|\s+is|\s+are)|whats)\s+(?:on\s+)?(?:my|the)\s+(?P<rest>.*?)(?:list|tasks?|to-?dos?|plate|agenda)\b.*$",
+        ),
+        (
+            "list",
+            r"^(?:please\s+)?(?:show|list|display|see|view|get|give)(?:\s+me)?(?:\s+(?:all|all\s+of|everything\s+on))?(?:\s+(?:my|the))?\s*(?P<rest>.*?)(?:list|tasks?|to-?dos?|items)\b.*$",
+        ),
+        (
+            "list",
+            r"^(?:what\s+do\s+i\s+(?:have|need)\s+to\s+do|what(?:'s|\s+is)\s+(?P<rest>left|remaining|pending|done|completed)).*$",
+        ),
+        (
+            "add",
+            r"^(?:please\s+)?(?:remind\s+me\s+to|i\s+(?:need|have|must|should|want)\s+to|don'?t\s+(?:let\s+me\s+)?forget\s+to)\s+(?P<title>.+)$",
+        ),
+        (
+            "add",
+            r"^(?:please\s+)?(?:add|create|new)\s+(?:a\s+)?(?:new\s+)?(?:task|to-?do|item|reminder)?\s*(?:(?:to|for|called|named)\s+)?:?\s*(?P<title>.+?)$",
+        ),
         ("add", r"^(?:task|to-?do)\s*:\s*(?P<title>.+)$"),
         ("list", r"^(?:my\s+)?(?P<rest>.*?)(?:tasks|to-?dos|list)\??$"),
     ]
 ]
-_GREETING = re.compile(r"^(?:hi|hello|hey|yo|hiya|good\s+(?:morning|afternoon|evening)|help|\?)\b", re.IGNORECASE)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|yo|hiya|good\s+(?:morning|afternoon|evening)|help|\?)\b", re.IGNORECASE
+)
 
 
 def _status_from(words: str) -> Literal["all", "pending", "completed"]:
     lowered = words.lower()
-    if re.search(r"\b(?:pending|open|remaining|left|outstanding|incomplete|not\s+done|unfinished)\b", lowered):
+    if re.search(
+        r"\b(?:pending|open|remaining|left|outstanding|incomplete|not\s+done|unfinished)\b", lowered
+    ):
         return "pending"
     if re.search(r"\b(?:completed|done|finished|closed)\b", lowered):
         return "completed"
@@ -477,7 +514,9 @@ def decide(conv: _Conversation, tools: list[Tool]) -> _Call | _Reply:
             # "the second one" with no list in sight: look at the list first, then act.
             if "list_tasks" not in called and "list_tasks" in by_name:
                 return _Call("list_tasks", _call_arguments(Intent("list"), None, by_name["list_tasks"]))
-            return _Reply("Which task do you mean? Ask me to show your tasks first, then refer to one by number.")
+            return _Reply(
+                "Which task do you mean? Ask me to show your tasks first, then refer to one by number."
+            )
         else:
             rows = conv.latest_list
             index = len(rows) - 1 if position == -1 else position - 1
@@ -558,7 +597,11 @@ def _summarise(intent: Intent, conv: _Conversation) -> str:
             tasks = _tasks_in(value) or []
             which = {"all": "", "pending": "pending ", "completed": "completed "}[intent.status]
             if not tasks:
-                return f"You have no {which}tasks." if which else "Your list is empty. Add one with \u201cadd ...\u201d."
+                return (
+                    f"You have no {which}tasks."
+                    if which
+                    else "Your list is empty. Add one with \u201cadd ...\u201d."
+                )
             lines = [
                 f"{n}. {t.get('title')}{' (done)' if t.get('completed') else ''}"
                 for n, t in enumerate(tasks, start=1)

@@ -40,6 +40,7 @@ from aws_lambda_powertools import Logger
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
+from chatkit.icons import IconName
 from chatkit.server import ChatKitServer
 from chatkit.store import Store
 from chatkit.types import (
@@ -145,7 +146,7 @@ def progress_text(
     return None
 
 
-_ICONS = {
+_ICONS: dict[str, IconName] = {
     "add_task": "plus",
     "list_tasks": "search",
     "complete_task": "check-circle",
@@ -200,7 +201,7 @@ class TurnHooks(RunHooks[AgentContext[RequestContext]]):
             args = {}
         text = progress_text(tool.name, args if isinstance(args, dict) else {}, self.titles)
         if text:
-            await context.context.stream(ProgressUpdateEvent(text=text, icon=_ICONS.get(tool.name)))  # type: ignore[arg-type]
+            await context.context.stream(ProgressUpdateEvent(text=text, icon=_ICONS.get(tool.name)))
 
     async def on_tool_end(
         self, context: RunContextWrapper[AgentContext[RequestContext]], agent: Any, tool: Tool, result: object
@@ -288,6 +289,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             local_s3 = settings.s3_endpoint_url is not None
             attachment_delivery = "inline" if local_s3 and not models.is_offline else "url"
         self.attachment_delivery: Delivery = attachment_delivery
+        # The base class keeps it as a generic AttachmentStore; the converter needs the S3 methods.
         self._s3_attachments = attachment_store
 
     # --- respond ----------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ ATTACHMENT_SK: Final = "ATTACHMENT"
 BATCH_WRITE_MAX: Final = 25
 DELETE_PAGE: Final = 500
 S3_DELETE_MAX: Final = 1000
-MAX_ID_LENGTH: Final = 512
+MAX_ID_BYTES: Final = 512
 
 Order = Literal["asc", "desc"]
 
@@ -154,12 +154,13 @@ def _key(pk: str, sk: str) -> Row:
 
 
 def _valid_id(value: str) -> bool:
-    return bool(value) and len(value) <= MAX_ID_LENGTH
+    # DynamoDB caps sort keys at 1,024 bytes; ids end up in `sk`, `created` and `gsi1sk`.
+    return bool(value) and len(value.encode("utf-8")) <= MAX_ID_BYTES
 
 
 def _require_id(value: str, what: str) -> None:
     if not _valid_id(value):
-        raise ValueError(f"{what} must be a non-empty string of at most {MAX_ID_LENGTH} characters")
+        raise ValueError(f"{what} must be a non-empty string of at most {MAX_ID_BYTES} bytes (UTF-8)")
 
 
 # --- bodies ---------------------------------------------------------------------------------------
@@ -335,7 +336,7 @@ class DynamoDBStore(Store[RequestContext]):
                 cursor = await self._get(_key(pk, ITEM_PREFIX + after), projection="created")
             if cursor is None:
                 raise NotFoundError(f"Item {after} not found in thread {thread_id}")
-            condition += " AND created >= :c" if forward else " AND created < :c"
+            condition += " AND created > :c" if forward else " AND created < :c"
             values[":c"] = cursor["created"]
         rows = await self._query(
             {

@@ -6,8 +6,9 @@ serves the JSON routes (``/tasks``, non-streaming ChatKit requests); streaming g
 function URL / streaming integration.
 
 Powertools: the Lambda context and the API Gateway request id are attached to every log line, the
-handler is traced (X-Ray, when enabled on the function), and a cold-start metric is emitted in the
-``TaskAssistant`` namespace (``POWERTOOLS_METRICS_NAMESPACE`` overrides it).
+handler is traced (X-Ray, when enabled on the function), and metrics go out as EMF in the
+``TaskAssistant`` namespace (``POWERTOOLS_METRICS_NAMESPACE`` overrides it): ``ColdStart``,
+``ApiRequests``, ``ApiClientErrors`` (4xx) and ``ApiServerErrors`` (5xx), dimensioned by ``service``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
@@ -43,4 +45,11 @@ _adapter = Mangum(app, lifespan="off")
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda handler for API Gateway (REST or HTTP API) proxy events."""
-    return _adapter(event, context)  # type: ignore[arg-type]
+    response: dict[str, Any] = _adapter(event, context)  # type: ignore[arg-type]
+    status = int(response.get("statusCode", 500))
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+    if status >= 500:
+        metrics.add_metric(name="ApiServerErrors", unit=MetricUnit.Count, value=1)
+    elif status >= 400:
+        metrics.add_metric(name="ApiClientErrors", unit=MetricUnit.Count, value=1)
+    return response

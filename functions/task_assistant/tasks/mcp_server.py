@@ -190,8 +190,8 @@ class TaskToolsServer:
         """An in-memory MCP connection bound to ``context``: yields the client's (read, write) streams.
 
         The server side runs as a task in the current event loop (no subprocess, no socket) and stops when
-        the block exits. Pass the streams to ``mcp.ClientSession`` or use them as an ``mcp.Client``
-        transport.
+        the block exits. Pass the streams to ``mcp.ClientSession``, or hand ``connect(context)`` itself to
+        ``mcp.Client`` as its transport (the Agents SDK bridge does that).
         """
         async with create_client_server_memory_streams() as (client_streams, server_streams):
             server_done = anyio.Event()

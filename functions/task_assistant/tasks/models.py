@@ -189,14 +189,22 @@ class TaskConflictError(TaskError):
 
 
 class AmbiguousTaskError(TaskError):
-    """A title matched several tasks; ``candidates`` lists them so the caller can pick one by id."""
+    """A title matched several tasks; ``candidates`` lists them so the caller can pick one by id.
+
+    The message and :meth:`to_dict` show the first ``MAX_LISTED`` candidates (newest first) and say how
+    many more there are, so a vague title ("a") cannot produce an unbounded reply.
+    """
 
     code = "ambiguous_task"
+    MAX_LISTED = 10
 
     def __init__(self, ref: str, candidates: list[Task]) -> None:
-        listed = "; ".join(f"{t.title!r} (id {t.id}, {t.status})" for t in candidates)
+        shown = candidates[: self.MAX_LISTED]
+        listed = "; ".join(f"{t.title!r} (id {t.id}, {t.status})" for t in shown)
+        more = f" and {len(candidates) - len(shown)} more" if len(candidates) > len(shown) else ""
         super().__init__(
-            f"{ref!r} matches {len(candidates)} tasks: {listed}. Say which one, by id or by its full title."
+            f"{ref!r} matches {len(candidates)} tasks: {listed}{more}. "
+            "Say which one, by id or by its full title."
         )
         self.ref = ref
         self.candidates = candidates
@@ -206,8 +214,9 @@ class AmbiguousTaskError(TaskError):
             **super().to_dict(),
             "candidates": [
                 {"id": t.id, "title": t.title, "completed": t.completed, "version": t.version}
-                for t in self.candidates
+                for t in self.candidates[: self.MAX_LISTED]
             ],
+            "total_candidates": len(self.candidates),
         }
 
 

@@ -35,6 +35,7 @@ from task_assistant.tasks.models import (
     TaskFilter,
     TaskNotFoundError,
     TaskValidationError,
+    looks_like_task_id,
 )
 
 if TYPE_CHECKING:
@@ -218,7 +219,7 @@ def decode_cursor(cursor: str, status: TaskFilter) -> str:
         sk, kind = data["sk"], data["f"]
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise TaskValidationError("cursor", "is not a cursor returned by a previous listing") from None
-    if not isinstance(sk, str) or not sk or len(sk) > 64:
+    if not isinstance(sk, str) or not looks_like_task_id(sk):
         raise TaskValidationError("cursor", "is not a cursor returned by a previous listing")
     if kind != status:
         raise TaskValidationError("cursor", f"belongs to a {kind!r} listing, not {status!r}")

@@ -6,13 +6,19 @@ the conversation said.
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from agent_chat import ChatClient
 from chatkit.types import AssistantMessageItem, UserMessageItem, WidgetItem
-from conftest import ChatClient
+from pydantic import SecretStr
 
 from task_assistant.agent.listing import ListedTask
 from task_assistant.chat.server import TaskChatKitServer
+from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import rows_of
 from task_assistant.context import RequestContext
+from task_assistant.settings import Settings
 
 
 def _kinds(items: list) -> list[str]:
@@ -27,7 +33,9 @@ def _text(item: object) -> str:
     raise AssertionError(f"not a message: {item!r}")
 
 
-async def test_whole_conversation_offline(offline_server: TaskChatKitServer, alice_ctx: RequestContext) -> None:
+async def test_whole_conversation_offline(
+    offline_server: TaskChatKitServer, alice_ctx: RequestContext
+) -> None:
     alice = ChatClient(offline_server, alice_ctx)
 
     # 1. Create the thread with a first task.
@@ -153,3 +161,13 @@ async def test_notes_and_reopen(offline_server: TaskChatKitServer, alice_ctx: Re
     ev = await alice.say(thread_id, "reopen pay rent")
     assert "Reopened" in ev.reply
     assert await alice.titles() == {"pay rent": False}
+
+
+def test_startup_log_names_the_model(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    build_chatkit_server(settings)
+    assert "Chat model: offline model (deterministic, no network" in caplog.text
+    caplog.clear()
+    build_chatkit_server(settings.model_copy(update={"openai_api_key": SecretStr("sk-secret-value")}))
+    assert "Chat model: OpenAI, Responses API, model 'gpt-4.1-mini'" in caplog.text
+    assert "sk-secret-value" not in caplog.text

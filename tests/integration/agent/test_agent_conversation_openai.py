@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agent_chat import ChatClient, openai_settings
 from chatkit.types import UserMessageItem
-from conftest import ChatClient, openai_settings
 from fake_openai import Call, FakeOpenAI, Text
 
 from task_assistant.agent.listing import parse_task_list
@@ -76,7 +76,11 @@ async def test_whole_conversation_through_fake_openai(
     fake_api.script([Call("list_tasks", {"status": "all"})], [Text("You have two tasks.")])
     ev = await alice.say(thread_id, "What's on my list?")
     assert not ev.errors and len(ev.widgets) == 1
-    assert [i.type for i in await alice.items(thread_id)][-3:] == ["user_message", "widget", "assistant_message"]
+    assert [i.type for i in await alice.items(thread_id)][-3:] == [
+        "user_message",
+        "widget",
+        "assistant_message",
+    ]
 
     fake_api.script([Call("complete_task", {"task": "buy milk"})], [Text("Done: buy milk.")])
     ev = await alice.say(thread_id, "Mark buy milk done")
@@ -87,7 +91,9 @@ async def test_whole_conversation_through_fake_openai(
         [Call("update_task", {"task": "call mom", "title": "call mom tonight"})], [Text("Renamed.")]
     )
     ev = await alice.say(thread_id, "Rename call mom to call mom tonight")
-    assert not ev.errors and "Renaming \u201ccall mom\u201d to \u201ccall mom tonight\u201d\u2026" in ev.progress
+    assert (
+        not ev.errors and "Renaming \u201ccall mom\u201d to \u201ccall mom tonight\u201d\u2026" in ev.progress
+    )
     assert await alice.titles() == {"buy milk": True, "call mom tonight": False}
 
     fake_api.reset()
@@ -107,14 +113,18 @@ async def test_whole_conversation_through_fake_openai(
     assert isinstance(items[0], UserMessageItem)
 
 
-async def test_chat_completions_provider(settings: Settings, fake_api: FakeOpenAI, alice_ctx: RequestContext) -> None:
+async def test_chat_completions_provider(
+    settings: Settings, fake_api: FakeOpenAI, alice_ctx: RequestContext
+) -> None:
     """OPENAI_API=chat_completions with a base URL: OpenRouter/LiteLLM/vLLM style providers."""
     server = build_chatkit_server(
         openai_settings(settings, fake_api, openai_api="chat_completions", openai_model="some/model")
     )
     assert server.models.choice.kind == "openai_chat_completions"
     alice = ChatClient(server, alice_ctx)
-    fake_api.script([Call("add_task", {"title": "book dentist"})], [Text("Booked it on your list.", chunks=4)])
+    fake_api.script(
+        [Call("add_task", {"title": "book dentist"})], [Text("Booked it on your list.", chunks=4)]
+    )
     ev = await alice.create("add book dentist")
     assert not ev.errors, ev.errors
     assert ev.reply == "Booked it on your list."

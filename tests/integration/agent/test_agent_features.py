@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from agent_chat import ChatClient, Events, openai_settings
 from chatkit.store import NotFoundError
 from chatkit.types import (
     AssistantMessageContent,
@@ -18,10 +19,10 @@ from chatkit.types import (
     UserMessageTextContent,
     WidgetItem,
 )
-from conftest import ChatClient, Events, openai_settings
 from fake_openai import Call, FakeOpenAI, Text
 
 from task_assistant.agent.listing import ListedTask
+from task_assistant.chat.converter import TaskThreadItemConverter
 from task_assistant.chat.ids import new_id
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
@@ -114,6 +115,10 @@ async def test_second_user_sees_and_changes_nothing(
         await bob.send(_action(alice_thread, widget_id, rows[0].id))
     threads = await bob.request({"type": "threads.list", "params": {}})
     assert [t["id"] for t in threads["data"]] == [bob_thread]
+    items = await bob.request({"type": "items.list", "params": {"thread_id": alice_thread}})
+    assert items["data"] == []
+    with pytest.raises(NotFoundError):
+        await bob.request({"type": "threads.get_by_id", "params": {"thread_id": alice_thread}})
 
     assert await alice.tasks() == before, "nothing of Alice's changed"
     assert await bob.tasks() == []
@@ -175,7 +180,9 @@ async def _upload(client: ChatClient, name: str, mime: str, data: bytes) -> str:
     )
     upload = attachment["upload_descriptor"]
     async with httpx.AsyncClient() as http:
-        response = await http.request(upload["method"], upload["url"], headers=upload.get("headers"), content=data)
+        response = await http.request(
+            upload["method"], upload["url"], headers=upload.get("headers"), content=data
+        )
     assert response.status_code in (200, 204), response.text
     return str(attachment["id"])
 
@@ -201,7 +208,9 @@ async def test_attachments_reach_the_model(
     images = [p for p in parts if p["type"] == "input_image"]
     # Local S3 is not reachable by a provider, so the bytes travel inline as a data URL.
     assert images and images[0]["image_url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
-    assert any(p["type"] == "input_text" and p["text"] == "Contents of list.txt:\neggs\nflour\n" for p in parts)
+    assert any(
+        p["type"] == "input_text" and p["text"] == "Contents of list.txt:\neggs\nflour\n" for p in parts
+    )
 
 
 async def test_offline_model_acknowledges_attachments(
@@ -213,7 +222,11 @@ async def test_offline_model_acknowledges_attachments(
     assert not ev.errors
     assert ev.reply.startswith("I see you attached photo.png.")
     assert (await offline_server.store.load_thread(ev.thread_id, alice_ctx)).title == "Attachment: photo.png"
-    ev = await alice.say(ev.thread_id, "add buy milk", attachments=[await _upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4")])
+    ev = await alice.say(
+        ev.thread_id,
+        "add buy milk",
+        attachments=[await _upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4")],
+    )
     assert "I see you attached r.pdf." in ev.reply and "Added \u201cbuy milk\u201d" in ev.reply
 
 
@@ -263,3 +276,28 @@ async def test_client_tool_output_continues_without_a_user_message(
     assert await alice.titles() == {"buy milk": False}
     stored = await offline_server.store.load_item(thread_id, tool_call.id, alice_ctx)
     assert isinstance(stored, ClientToolCallItem) and stored.status == "completed"
+
+
+async def test_presigned_url_delivery_points_at_the_callers_bytes(
+    offline_server: TaskChatKitServer, alice_ctx: RequestContext, bob_ctx: RequestContext
+) -> None:
+    """In AWS the provider downloads attachments itself: a presigned GET URL for the caller's object."""
+    alice = ChatClient(offline_server, alice_ctx)
+    image_id = await _upload(alice, "photo.png", "image/png", PNG)
+    pdf_id = await _upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4 tiny")
+    store = offline_server.store
+    image = await store.load_attachment(image_id, alice_ctx)
+    pdf = await store.load_attachment(pdf_id, alice_ctx)
+    converter = TaskThreadItemConverter(offline_server.attachment_store, alice_ctx, delivery="url")  # type: ignore[arg-type]
+    image_part = await converter.attachment_to_message_content(image)
+    pdf_part = await converter.attachment_to_message_content(pdf)
+    assert image_part["type"] == "input_image" and pdf_part["type"] == "input_file"
+    assert pdf_part["filename"] == "r.pdf"  # type: ignore[typeddict-item]
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(image_part["image_url"])).content == PNG  # type: ignore[typeddict-item]
+        assert (await http.get(pdf_part["file_url"])).content == b"%PDF-1.4 tiny"  # type: ignore[typeddict-item]
+    # The same attachment id, converted as another user, points at nothing of Alice's.
+    as_bob = TaskThreadItemConverter(offline_server.attachment_store, bob_ctx, delivery="url")  # type: ignore[arg-type]
+    bob_part = await as_bob.attachment_to_message_content(image)
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(bob_part["image_url"])).status_code == 404  # type: ignore[typeddict-item]

@@ -21,6 +21,7 @@ from task_assistant.tasks.models import (
     TaskNotFoundError,
     TaskValidationError,
 )
+from task_assistant.tasks.repository import encode_cursor
 from task_assistant.tasks.service import TaskService, new_task_id
 
 
@@ -108,6 +109,7 @@ async def test_update_validation_names_the_field(service: TaskService, alice: Re
         ({"limit": True}, "limit"),
         ({"status": "done"}, "status"),
         ({"cursor": "not-a-cursor!"}, "cursor"),
+        ({"cursor": encode_cursor("../other-user", "all")}, "cursor"),
     ],
 )
 async def test_list_validation(
@@ -409,3 +411,15 @@ def test_random_operations_match_a_simple_model(service: TaskService, ops: list[
                 assert all((t.title, t.completed, t.version) == model[t.id] for t in seen)
 
     asyncio.run(run())
+
+
+async def test_ambiguity_lists_a_bounded_number_of_candidates(service: TaskService, alice: RequestContext):
+    for i in range(13):
+        await service.add(alice, f"Errand {i}")
+    with pytest.raises(AmbiguousTaskError) as caught:
+        await service.resolve(alice, "errand")
+    assert len(caught.value.candidates) == 13
+    details = caught.value.to_dict()
+    assert len(details["candidates"]) == 10 and details["total_candidates"] == 13
+    assert "matches 13 tasks" in str(caught.value) and "and 3 more" in str(caught.value)
+    assert "'Errand 12'" in str(caught.value) and "'Errand 0'" not in str(caught.value)

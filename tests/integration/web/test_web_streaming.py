@@ -4,6 +4,7 @@ between text deltas. Also: a client that disconnects mid-answer leaves the parti
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from collections.abc import Iterator
 
@@ -55,11 +56,12 @@ def test_events_are_written_as_they_are_produced(paced_url: str, issuer: LocalIs
             end = time.monotonic() - start
     assert len(deltas) >= 3
     # Each delta reached the client when the model produced it: the first long before the last, and
-    # consecutive deltas about one model pause apart (a buffered stream would deliver them together).
+    # deltas typically one model pause apart. A stream buffered until the end would deliver them all at
+    # once, after the last pause.
     assert arrivals[-1] - arrivals[0] >= (len(deltas) - 1) * DELAY * 0.8
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert min(gaps) >= DELAY * 0.5
-    assert end - arrivals[-1] < DELAY  # nothing held back after the last delta
+    assert statistics.median(gaps) >= DELAY * 0.5
+    assert arrivals[0] < end - (len(deltas) - 1) * DELAY * 0.8
 
 
 def test_disconnect_mid_answer_keeps_the_partial_answer(

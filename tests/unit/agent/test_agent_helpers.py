@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
-from chatkit.types import FileAttachment, InferenceOptions, UserMessageItem, UserMessageTextContent, WidgetItem
+from chatkit.types import (
+    FileAttachment,
+    InferenceOptions,
+    UserMessageItem,
+    UserMessageTextContent,
+    WidgetItem,
+)
 from pydantic import SecretStr
 
 from task_assistant.agent.listing import ListedTask
@@ -71,7 +78,10 @@ def _message(text: str, attachments: list[FileAttachment] | None = None) -> User
     [
         ("add buy milk", "Add buy milk"),
         ("  \n  remind me\nto call mom", "Remind me"),
-        ("please " + "really " * 20 + "add this", "Please really really really really really really really\u2026"),
+        (
+            "please " + "really " * 20 + "add this",
+            "Please really really really really really really really\u2026",
+        ),
         ("x" * 80, "X" + "x" * 58 + "\u2026"),
     ],
 )
@@ -89,9 +99,18 @@ def test_title_for_attachment_only_message() -> None:
 def test_progress_texts() -> None:
     assert progress_text("add_task", {"title": "buy milk"}) == "Adding \u201cbuy milk\u201d\u2026"
     assert progress_text("complete_task", {"task": ID1}) == "Completing the task\u2026"
-    assert progress_text("complete_task", {"task": ID1.lower()}, {ID1: "buy milk"}) == "Completing \u201cbuy milk\u201d\u2026"
-    assert progress_text("update_task", {"task": "a", "title": "b"}) == "Renaming \u201ca\u201d to \u201cb\u201d\u2026"
-    assert progress_text("update_task", {"task": "a", "notes": "n"}) == "Updating the notes of \u201ca\u201d\u2026"
+    assert (
+        progress_text("complete_task", {"task": ID1.lower()}, {ID1: "buy milk"})
+        == "Completing \u201cbuy milk\u201d\u2026"
+    )
+    assert (
+        progress_text("update_task", {"task": "a", "title": "b"})
+        == "Renaming \u201ca\u201d to \u201cb\u201d\u2026"
+    )
+    assert (
+        progress_text("update_task", {"task": "a", "notes": "n"})
+        == "Updating the notes of \u201ca\u201d\u2026"
+    )
     assert progress_text("list_tasks", {"status": "pending"}) == "Looking up your pending tasks\u2026"
     assert progress_text("delete_task", {"task": "old"}) == "Deleting \u201cold\u201d\u2026"
     assert progress_text("something_else", {}) is None
@@ -112,7 +131,9 @@ def test_widget_round_trips_through_storage_json() -> None:
 
 
 def test_list_tool_output_to_rows() -> None:
-    text = '{"status": "all", "tasks": [{"id": "%s", "title": "a", "completed": true}], "next_cursor": null}' % ID1
+    text = json.dumps(
+        {"status": "all", "tasks": [{"id": ID1, "title": "a", "completed": True}], "next_cursor": None}
+    )
     assert listed_tasks_of({"type": "text", "text": text}) == [ListedTask(ID1, "a", True)]
     assert listed_tasks_of(text) == [ListedTask(ID1, "a", True)]
     assert listed_tasks_of("No task found") is None

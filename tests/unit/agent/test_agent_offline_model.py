@@ -63,9 +63,18 @@ def test_parse_intent(text: str, intent: Intent) -> None:
 
 @pytest.mark.parametrize(
     ("ref", "position"),
-    [("first one", 1), ("second one", 2), ("2nd", 2), ("#3", 3), ("number 4", 4), ("last one", -1), ("3", 3),
-     ("buy milk", None), ("the second task", 2)],
-)  # fmt: skip
+    [
+        ("first one", 1),
+        ("second one", 2),
+        ("2nd", 2),
+        ("#3", 3),
+        ("number 4", 4),
+        ("last one", -1),
+        ("3", 3),
+        ("buy milk", None),
+        ("the second task", 2),
+    ],
+)
 def test_ordinals(ref: str, position: int | None) -> None:
     assert ordinal_of(ref) == position
 
@@ -107,9 +116,17 @@ def _user(text: str) -> dict[str, Any]:
 
 async def _step(items: list[Any]) -> ResponseFunctionToolCall | ResponseOutputMessage:
     response = await OfflineModel().get_response(
-        None, items, ModelSettings(), TOOLS, None, [], ModelTracing.DISABLED,
-        previous_response_id=None, conversation_id=None, prompt=None,
-    )  # fmt: skip
+        None,
+        items,
+        ModelSettings(),
+        TOOLS,
+        None,
+        [],
+        ModelTracing.DISABLED,
+        previous_response_id=None,
+        conversation_id=None,
+        prompt=None,
+    )
     [item] = response.output
     assert isinstance(item, ResponseFunctionToolCall | ResponseOutputMessage)
     return item
@@ -124,8 +141,11 @@ async def test_calls_the_tool_then_replies_from_its_result() -> None:
     call = await _step([_user("add buy milk")])
     assert isinstance(call, ResponseFunctionToolCall)
     assert (call.name, json.loads(call.arguments)) == ("add_task", {"title": "buy milk"})
-    output = {"type": "function_call_output", "call_id": call.call_id,
-              "output": json.dumps({"task": {"id": ID1, "title": "buy milk", "completed": False}})}  # fmt: skip
+    output = {
+        "type": "function_call_output",
+        "call_id": call.call_id,
+        "output": json.dumps({"task": {"id": ID1, "title": "buy milk", "completed": False}}),
+    }
     reply = await _step([_user("add buy milk"), call.model_dump(), output])
     assert _text(reply) == "Added \u201cbuy milk\u201d to your list."
 
@@ -144,7 +164,11 @@ async def test_ordinal_uses_the_latest_list_in_the_conversation() -> None:
 async def test_tool_error_text_becomes_an_apology() -> None:
     call = await _step([_user("complete walk dog")])
     assert isinstance(call, ResponseFunctionToolCall)
-    output = {"type": "function_call_output", "call_id": call.call_id, "output": "No task found for 'walk dog'."}
+    output = {
+        "type": "function_call_output",
+        "call_id": call.call_id,
+        "output": "No task found for 'walk dog'.",
+    }
     reply = await _step([_user("complete walk dog"), call.model_dump(), output])
     assert _text(reply) == "Sorry, I couldn't do that: No task found for 'walk dog'."
 
@@ -157,9 +181,17 @@ async def test_streams_several_deltas_and_a_complete_response() -> None:
     events = [
         e
         async for e in OfflineModel().stream_response(
-            None, [_user("hello")], ModelSettings(), TOOLS, None, [], ModelTracing.DISABLED,
-            previous_response_id=None, conversation_id=None, prompt=None,
-        )  # fmt: skip
+            None,
+            [_user("hello")],
+            ModelSettings(),
+            TOOLS,
+            None,
+            [],
+            ModelTracing.DISABLED,
+            previous_response_id=None,
+            conversation_id=None,
+            prompt=None,
+        )
     ]
     types = [e.type for e in events]
     assert types[0] == "response.created" and types[-1] == "response.completed"

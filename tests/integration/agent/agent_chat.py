@@ -1,0 +1,140 @@
+"""A ChatKit client for the conversation tests: speaks the protocol to ``server.process``, parses SSE."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatkit.server import StreamingResult
+from chatkit.types import ThreadItem
+from fake_openai import FakeOpenAI
+from pydantic import SecretStr
+
+from task_assistant.chat.server import TaskChatKitServer
+from task_assistant.context import RequestContext
+from task_assistant.settings import Settings
+from task_assistant.tasks.models import Task
+
+
+@dataclass
+class Events:
+    """The parsed SSE events of one streamed request."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    @property
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return self.of("error")
+
+    @property
+    def done_items(self) -> list[dict[str, Any]]:
+        return [e["item"] for e in self.of("thread.item.done")]
+
+    @property
+    def reply(self) -> str:
+        """Text of the assistant messages completed in this stream."""
+        return "\n".join(
+            part["text"]
+            for item in self.done_items
+            if item["type"] == "assistant_message"
+            for part in item["content"]
+        )
+
+    @property
+    def deltas(self) -> list[str]:
+        return [
+            e["update"]["delta"]
+            for e in self.of("thread.item.updated")
+            if e["update"]["type"] == "assistant_message.content_part.text_delta"
+        ]
+
+    @property
+    def progress(self) -> list[str]:
+        return [e["text"] for e in self.of("progress_update")]
+
+    @property
+    def widgets(self) -> list[dict[str, Any]]:
+        return [item for item in self.done_items if item["type"] == "widget"]
+
+    @property
+    def thread_id(self) -> str:
+        created = self.of("thread.created")
+        if created:
+            return str(created[0]["thread"]["id"])
+        return str(self.done_items[0]["thread_id"])
+
+
+def message(text: str, attachments: list[str] | None = None) -> dict[str, Any]:
+    """A user message input exactly as the ChatKit widget sends it."""
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "quoted_text": "",
+        "attachments": attachments or [],
+        "inference_options": {},
+    }
+
+
+def parse_sse(chunks: list[bytes]) -> Events:
+    raw = b"".join(chunks).decode()
+    out = Events()
+    for frame in raw.split("\n\n"):
+        if frame.startswith("data: "):
+            out.events.append(json.loads(frame[len("data: ") :]))
+    return out
+
+
+@dataclass
+class ChatClient:
+    """Speaks the ChatKit protocol to ``server.process`` as one user."""
+
+    server: TaskChatKitServer
+    context: RequestContext
+
+    async def send(self, body: dict[str, Any]) -> Events:
+        result = await self.server.process(json.dumps(body), self.context)
+        assert isinstance(result, StreamingResult), body["type"]
+        return parse_sse([chunk async for chunk in result])
+
+    async def request(self, body: dict[str, Any]) -> Any:
+        result = await self.server.process(json.dumps(body), self.context)
+        assert not isinstance(result, StreamingResult)
+        return json.loads(result.json)
+
+    async def create(self, text: str, attachments: list[str] | None = None) -> Events:
+        return await self.send({"type": "threads.create", "params": {"input": message(text, attachments)}})
+
+    async def say(self, thread_id: str, text: str, attachments: list[str] | None = None) -> Events:
+        return await self.send(
+            {
+                "type": "threads.add_user_message",
+                "params": {"thread_id": thread_id, "input": message(text, attachments)},
+            }
+        )
+
+    async def items(self, thread_id: str) -> list[ThreadItem]:
+        """Every stored item of the thread, oldest first (straight from the store)."""
+        page = await self.server.store.load_thread_items(thread_id, None, 200, "asc", self.context)
+        return list(page.data)
+
+    async def tasks(self) -> list[Task]:
+        page = await self.server.tasks.list(self.context, status="all", limit=100)
+        return list(page.tasks)
+
+    async def titles(self) -> dict[str, bool]:
+        """Task title -> completed, for the caller."""
+        return {t.title: t.completed for t in await self.tasks()}
+
+
+def openai_settings(settings: Settings, api: FakeOpenAI, **overrides: Any) -> Settings:
+    """``settings`` configured the way production selects OpenAI: a key and a base URL."""
+    return settings.model_copy(
+        update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": api.base_url, **overrides}
+    )
