@@ -344,7 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-layer", action="store_true", help="skip the Python 3.13 import from the built (x86_64) layer"
     )
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {"python": sys.version.split()[0], "runs": args.runs}
+    report: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "runs": args.runs,
+        "cpus": os.cpu_count(),
+        "load_before": round(os.getloadavg()[0], 2),
+    }
 
     for door, module in ENTRY_POINTS.items():
         profiles = [import_profile(module) for _ in range(args.runs)]
@@ -391,7 +396,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"Cold start on this machine (python {report['python']}, median of {args.runs} fresh processes)")
+    print(
+        f"Cold start on this machine (python {report['python']}, {report['cpus']} CPUs, load average "
+        f"{report['load_before']} at start; median of {args.runs} fresh processes)"
+    )
     for door in ENTRY_POINTS:
         info = report[f"import_{door}"]
         print(f"\nimport {ENTRY_POINTS[door]}: {info['total_ms']} ms")

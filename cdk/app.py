@@ -9,7 +9,7 @@ import sys
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from task_assistant_cdk.config import ConfigError, load_config
+from task_assistant_cdk.config import OVERRIDABLE, ConfigError, load_config
 from task_assistant_cdk.stack import TaskAssistantStack
 
 
@@ -28,8 +28,7 @@ def build_app(app: App | None = None) -> tuple[App, TaskAssistantStack]:
 
 
 def _context(app: App) -> dict[str, object]:
-    from task_assistant_cdk.config import OVERRIDABLE
-
+    """The ``-c <field>=<value>`` overrides of config fields (CDK's own context is left out)."""
     values = {key: app.node.try_get_context(key) for key in OVERRIDABLE}
     return {key: value for key, value in values.items() if value is not None}
 

@@ -93,6 +93,23 @@ class Api(Construct):
             if cors_origins
             else None,
         )
+        if len(cors_origins) == 1:
+            # Errors API Gateway itself returns (401 from the authorizer, 429 throttling, 5XX)
+            # never reach the app, so they carry CORS headers from here; otherwise a browser
+            # sees an opaque CORS failure instead of "token expired". (A gateway response
+            # header is static, so this needs exactly one origin.)
+            for name, kind in (
+                ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+                ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+            ):
+                self.rest_api.add_gateway_response(
+                    name,
+                    type=kind,
+                    response_headers={
+                        "Access-Control-Allow-Origin": f"'{cors_origins[0]}'",
+                        "Vary": "'Origin'",
+                    },
+                )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self, "Authorizer", cognito_user_pools=[auth.user_pool], results_cache_ttl=Duration.minutes(5)
         )

@@ -51,7 +51,12 @@ class EnvironmentConfig(BaseModel):
     streaming_memory_mb: int = Field(default=1024, ge=128, le=10240)
     streaming_timeout_seconds: int = Field(default=300, ge=10, le=900, description="Longest ChatKit turn.")
     api_memory_mb: int = Field(default=512, ge=128, le=10240)
-    api_timeout_seconds: int = Field(default=29, ge=3, le=900)
+    api_timeout_seconds: int = Field(
+        default=29,
+        ge=3,
+        le=29,
+        description="API function timeout; buffered API Gateway integrations end at 29 s.",
+    )
     streaming_reserved_concurrency: int | None = Field(default=None, ge=1)
     api_reserved_concurrency: int | None = Field(default=None, ge=1)
     api_throttle_rate: float = Field(default=50, gt=0, description="API Gateway steady requests per second.")
@@ -64,7 +69,11 @@ class EnvironmentConfig(BaseModel):
         default=None, ge=1, description="Expire chat data (and attachments) after N days."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    alarm_email: str | None = Field(default=None, description="Subscribed to the alarm topic when set.")
+    alarm_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Subscribed to the alarm topic when set.",
+    )
     lwa_layer_version: int = Field(default=25, ge=1, description="Lambda Web Adapter layer version.")
     lwa_layer_arn: str | None = Field(
         default=None, description="Full LWA layer ARN (overrides the region map)."

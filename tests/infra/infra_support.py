@@ -15,6 +15,9 @@ if str(CDK_DIR) not in sys.path:  # the CDK app package lives in cdk/, outside t
     sys.path.insert(0, str(CDK_DIR))
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Synthesize environment-agnostic templates, whatever AWS environment the shell has selected.
+for _name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
+    os.environ.pop(_name, None)
 
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402

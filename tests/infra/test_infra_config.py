@@ -51,6 +51,8 @@ def test_context_overrides_are_validated_and_typed() -> None:
         ({"cors_origins": "http://evil.example.com"}, "only https://"),
         ({"streaming_timeout_seconds": "901"}, "streaming_timeout_seconds"),
         ({"architecture": "sparc"}, "architecture"),
+        ({"alarm_email": "not-an-address"}, "alarm_email"),
+        ({"api_timeout_seconds": "60"}, "api_timeout_seconds"),
     ],
 )
 def test_bad_overrides_name_the_field(override: dict[str, str], message: str) -> None:

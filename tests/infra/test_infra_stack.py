@@ -261,6 +261,16 @@ def test_functions_have_stable_logical_ids_for_sam_local(synth: Synthesized) -> 
     assert functions["ApiFunction"]["Properties"]["Handler"] == "task_assistant.entry.api.handler"
 
 
+def test_x86_64_override_switches_functions_layer_and_adapter(synthesize: Any) -> None:
+    """`make synth ARCH=x86_64` (-c architecture=x86_64): every architecture-bound part follows."""
+    x86 = synthesize("dev", architecture="x86_64")
+    assert x86.one("AWS::Lambda::LayerVersion")["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+    for fn in ("streaming", "api"):
+        assert _function(x86, fn)["Properties"]["Architectures"] == ["x86_64"]
+    adapter = _dump(_function(x86, "streaming")["Properties"]["Layers"][1])
+    assert "LambdaAdapterLayerX86:" in adapter and "Arm64" not in adapter
+
+
 def test_api_function_uses_mangum_without_the_adapter(synth: Synthesized) -> None:
     props = _function(synth, "api")["Properties"]
     layer_id = next(iter(synth.resources("AWS::Lambda::LayerVersion")))
@@ -416,6 +426,22 @@ def _methods(s: Synthesized) -> dict[str, dict[str, Any]]:
         f"{path_of(m['Properties']['ResourceId']) or '/'} {m['Properties']['HttpMethod']}": m["Properties"]
         for m in s.resources("AWS::ApiGateway::Method").values()
     }
+
+
+def test_gateway_errors_carry_cors_headers_when_one_origin_is_configured(
+    dev: Synthesized, prod: Synthesized
+) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in prod.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        assert response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
+            f"'{prod.stack.config.cors_origins[0]}'"
+        )
+    assert len(dev.stack.config.cors_origins) > 1
+    assert not dev.resources("AWS::ApiGateway::GatewayResponse")  # a static header cannot name two origins
 
 
 def test_routes_and_cognito_authorizer(synth: Synthesized) -> None:

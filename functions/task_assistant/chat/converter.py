@@ -4,8 +4,9 @@ Attachments (the hook ChatKit leaves to integrations):
 
 - every attachment is announced with a text part ``Attached file: <name> (<mime type>)``, so any model
   (and the offline model) knows its name;
-- images become ``input_image`` parts: a presigned S3 ``GET`` URL when the provider can reach S3 (AWS),
-  or a ``data:`` URL with the bytes when it cannot (``inline=True``: local S3 on loopback);
+- images become ``input_image`` parts: a presigned S3 ``GET`` URL when the provider can fetch it (AWS,
+  Responses API), or a ``data:`` URL with the bytes (``delivery="inline"``: local S3 on loopback, or a
+  Chat Completions provider, which takes no file URLs);
 - PDFs become ``input_file`` parts (URL or inline bytes, as above); small text files (``text/*``,
   JSON, CSV) are inlined as text; anything else is described in a text note only.
 

@@ -266,7 +266,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         models: picks and builds the model (offline, OpenAI or a compatible provider).
         settings: limits (``history_max_items``) and storage endpoints.
         attachment_delivery: how images and PDFs reach the model; default: inline bytes when S3 is a
-            local endpoint the provider cannot reach (or for the offline model, URLs), else presigned URLs.
+            local endpoint the provider cannot reach or the provider speaks Chat Completions (which takes
+            no file URLs), presigned URLs otherwise (and always for the offline model, which reads none).
     """
 
     def __init__(
@@ -286,8 +287,13 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         self.models = models
         self.settings = settings
         if attachment_delivery is None:
+            # Inline when the provider cannot fetch from S3 (a local endpoint) or cannot take file URLs
+            # (Chat Completions accepts only inline file data); the offline model reads nothing.
             local_s3 = settings.s3_endpoint_url is not None
-            attachment_delivery = "inline" if local_s3 and not models.is_offline else "url"
+            chat_completions = models.choice.kind == "openai_chat_completions"
+            attachment_delivery = (
+                "inline" if not models.is_offline and (local_s3 or chat_completions) else "url"
+            )
         self.attachment_delivery: Delivery = attachment_delivery
         # The base class keeps it as a generic AttachmentStore; the converter needs the S3 methods.
         self._s3_attachments = attachment_store
@@ -356,7 +362,9 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                         "user_id": context.user_id,
                         "request_id": context.request_id,
                         "error_type": type(exc).__name__,
-                        "error": str(exc)[:500],
+                        "status_code": getattr(exc, "status_code", None),
+                        # A rejected-key message may echo (part of) the key: keep it out of the log.
+                        "error": "" if isinstance(exc, openai.AuthenticationError) else str(exc)[:500],
                     },
                 )
                 raise error from exc

@@ -12,6 +12,8 @@ first and checks every id the request names against the caller's store, so those
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,6 +114,12 @@ def parse_request(body: bytes, *, page_size_cap: int) -> GatedRequest:
             if detail["loc"] and detail["loc"][0] == kind:
                 detail["loc"] = detail["loc"][1:]
         raise BadRequest(summarise(details), details=details) from None
+    if kind == "input.transcribe":
+        # chatkit decodes this itself and would fail with a bare binascii.Error (a 500): check it here.
+        try:
+            base64.b64decode(parsed.params.audio_base64)
+        except (binascii.Error, ValueError):
+            raise BadRequest("params.audio_base64 is not valid base64") from None
     return GatedRequest(body=body, type=kind, streaming=kind in STREAMING_TYPES, parsed=parsed)
 
 

@@ -106,7 +106,9 @@ def request_id_of(scope: Mapping[str, Any]) -> str:
     return ""
 
 
-def error_body(status: int, message: str, *, code: str | None = None, request_id: str = "", **extra: Any):
+def error_body(
+    status: int, message: str, *, code: str | None = None, request_id: str = "", **extra: Any
+) -> dict[str, Any]:
     """The JSON document of one error (also used by the ASGI middleware, which has no Request)."""
     error: dict[str, Any] = {"code": code or _STATUS_CODES.get(status, "error"), "message": message}
     error.update({k: v for k, v in extra.items() if v is not None})

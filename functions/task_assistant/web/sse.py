@@ -24,6 +24,9 @@ from starlette.types import Receive, Scope, Send
 
 from task_assistant.web.log import logger
 
+STREAM_ERROR_EVENT = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'
+"""What ChatKit itself sends when a turn fails (its ``ErrorEvent`` for ``stream.error``)."""
+
 
 class EventStreamResponse(Response):
     """Streams ``content`` (already framed as ``data: ...\\n\\n`` chunks) as each chunk is produced."""
@@ -60,7 +63,7 @@ class EventStreamResponse(Response):
         if not producer.cancelled():
             error = producer.exception()
             if error is not None:
-                raise error
+                await self._fail(send, error)
         if self.background is not None:
             await self.background()
 
@@ -68,6 +71,19 @@ class EventStreamResponse(Response):
         async for chunk in self.body_iterator:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _fail(self, send: Send, error: BaseException) -> None:
+        """A fault after the stream started: log it, end the stream with a ChatKit error event.
+
+        The status line has gone out already, so the client learns of the failure the way ChatKit
+        reports in-stream errors (a retryable ``stream.error``), never from a cut connection or a trace.
+        """
+        logger.error("stream failed after it started", exc_info=(type(error), error, error.__traceback__))
+        try:
+            await send({"type": "http.response.body", "body": STREAM_ERROR_EVENT, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client is gone too
 
     @staticmethod
     async def _wait_for_disconnect(receive: Receive) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from chatkit.server import StreamingResult
 from chatkit.types import ThreadItem
 from fake_openai import FakeOpenAI
@@ -138,3 +140,22 @@ def openai_settings(settings: Settings, api: FakeOpenAI, **overrides: Any) -> Se
     return settings.model_copy(
         update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": api.base_url, **overrides}
     )
+
+
+async def upload(client: ChatClient, name: str, mime: str, data: bytes) -> str:
+    """Two-phase upload as the widget does it: ``attachments.create``, then PUT to the presigned URL."""
+    attachment = await client.request(
+        {"type": "attachments.create", "params": {"name": name, "size": len(data), "mime_type": mime}}
+    )
+    upload = attachment["upload_descriptor"]
+    async with httpx.AsyncClient() as http:
+        response = await http.request(
+            upload["method"], upload["url"], headers=upload.get("headers"), content=data
+        )
+    assert response.status_code in (200, 204), response.text
+    return str(attachment["id"])
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)

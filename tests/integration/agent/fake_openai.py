@@ -13,8 +13,8 @@ It speaks the wire format the official ``openai`` client parses, so the producti
 Each request takes the next scripted turn. A turn is a list of outputs (:class:`Text`, :class:`Call`),
 a callable that builds them from the request body (to act on what the model was actually sent), or a
 failure (:class:`Fail` answers with an HTTP error; :class:`Break` streams part of an answer and then drops
-the connection; :class:`Hold` streams part of an answer and waits until released). Every request body and
-its headers are recorded in :attr:`FakeOpenAI.requests`.
+the connection or ends the response; :class:`Hold` streams part of an answer and waits until released).
+Every request body and its headers are recorded in :attr:`FakeOpenAI.requests`.
 """
 
 from __future__ import annotations
@@ -65,10 +65,15 @@ class Fail:
 
 @dataclass(frozen=True)
 class Break:
-    """Start streaming ``text`` and drop the connection after ``after_deltas`` deltas (no completion)."""
+    """Start streaming ``text`` and stop after ``after_deltas`` deltas, with no ``response.completed``.
+
+    ``drop=True`` aborts the connection (the chunked body never terminates: a network failure);
+    ``drop=False`` ends the HTTP response cleanly mid-answer (a provider that gives up).
+    """
 
     text: str
     after_deltas: int = 1
+    drop: bool = True
 
 
 @dataclass
@@ -275,8 +280,10 @@ class FakeOpenAI:
                 )
                 for n, piece in enumerate(_chunks(output.text, output.chunks)):
                     if isinstance(turn, Break) and n == turn.after_deltas:
-                        # Drop the connection mid-answer: the chunked body never terminates.
-                        raise ConnectionAbortedError("fake OpenAI: stream broken on purpose")
+                        if turn.drop:
+                            # Abort mid-answer: the chunked body never terminates.
+                            raise ConnectionAbortedError("fake OpenAI: stream broken on purpose")
+                        return
                     yield _sse(
                         {
                             "type": "response.output_text.delta",

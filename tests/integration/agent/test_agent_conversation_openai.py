@@ -4,10 +4,11 @@ talking to a fake OpenAI server on loopback, selected through Settings exactly a
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
-from agent_chat import ChatClient, openai_settings
+from agent_chat import PNG, ChatClient, openai_settings, upload
 from chatkit.types import UserMessageItem
 from fake_openai import Call, FakeOpenAI, Text
 
@@ -136,3 +137,25 @@ async def test_chat_completions_provider(
     assert {t["function"]["name"] for t in body["tools"]} >= {"add_task", "list_tasks"}
     tool_messages = [m for m in fake_api.requests[1].body["messages"] if m.get("role") == "tool"]
     assert len(tool_messages) == 1 and "book dentist" in json.dumps(tool_messages[0]["content"])
+
+
+async def test_chat_completions_provider_gets_attachments_inline(
+    settings: Settings, fake_api: FakeOpenAI, alice_ctx: RequestContext
+) -> None:
+    """Images and PDFs reach a Chat Completions provider as data (it takes no file URLs)."""
+    server = build_chatkit_server(openai_settings(settings, fake_api, openai_api="chat_completions"))
+    assert server.attachment_delivery == "inline"
+    alice = ChatClient(server, alice_ctx)
+    image_id = await upload(alice, "photo.png", "image/png", PNG)
+    pdf_id = await upload(alice, "receipt.pdf", "application/pdf", b"%PDF-1.4 receipt")
+    fake_api.script([Text("Got both.")])
+    ev = await alice.create("what are these?", attachments=[image_id, pdf_id])
+    assert not ev.errors, ev.errors
+    [user] = [m for m in fake_api.requests[0].body["messages"] if m["role"] == "user"]
+    kinds = [part["type"] for part in user["content"]]
+    assert "image_url" in kinds and "file" in kinds
+    [file_part] = [p for p in user["content"] if p["type"] == "file"]
+    assert (
+        file_part["file"]["file_data"]
+        == "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 receipt").decode()
+    )

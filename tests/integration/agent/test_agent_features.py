@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from agent_chat import ChatClient, Events, openai_settings
+from agent_chat import PNG, ChatClient, Events, openai_settings, upload
 from chatkit.store import NotFoundError
 from chatkit.types import (
     AssistantMessageContent,
@@ -174,30 +174,12 @@ async def test_history_sent_to_the_model_is_bounded(
     assert "old question 37" not in texts and "hello" not in texts
 
 
-async def _upload(client: ChatClient, name: str, mime: str, data: bytes) -> str:
-    attachment = await client.request(
-        {"type": "attachments.create", "params": {"name": name, "size": len(data), "mime_type": mime}}
-    )
-    upload = attachment["upload_descriptor"]
-    async with httpx.AsyncClient() as http:
-        response = await http.request(
-            upload["method"], upload["url"], headers=upload.get("headers"), content=data
-        )
-    assert response.status_code in (200, 204), response.text
-    return str(attachment["id"])
-
-
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
-
-
 async def test_attachments_reach_the_model(
     openai_server: TaskChatKitServer, fake_api: FakeOpenAI, alice_ctx: RequestContext
 ) -> None:
     alice = ChatClient(openai_server, alice_ctx)
-    image_id = await _upload(alice, "photo.png", "image/png", PNG)
-    notes_id = await _upload(alice, "list.txt", "text/plain", b"eggs\nflour\n")
+    image_id = await upload(alice, "photo.png", "image/png", PNG)
+    notes_id = await upload(alice, "list.txt", "text/plain", b"eggs\nflour\n")
     fake_api.script([Text("Nice photo.")])
     ev = await alice.create("what do you see?", attachments=[image_id, notes_id])
     assert not ev.errors, ev.errors
@@ -217,7 +199,7 @@ async def test_offline_model_acknowledges_attachments(
     offline_server: TaskChatKitServer, alice_ctx: RequestContext
 ) -> None:
     alice = ChatClient(offline_server, alice_ctx)
-    image_id = await _upload(alice, "photo.png", "image/png", PNG)
+    image_id = await upload(alice, "photo.png", "image/png", PNG)
     ev = await alice.create("", attachments=[image_id])
     assert not ev.errors
     assert ev.reply.startswith("I see you attached photo.png.")
@@ -225,7 +207,7 @@ async def test_offline_model_acknowledges_attachments(
     ev = await alice.say(
         ev.thread_id,
         "add buy milk",
-        attachments=[await _upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4")],
+        attachments=[await upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4")],
     )
     assert "I see you attached r.pdf." in ev.reply and "Added \u201cbuy milk\u201d" in ev.reply
 
@@ -283,8 +265,8 @@ async def test_presigned_url_delivery_points_at_the_callers_bytes(
 ) -> None:
     """In AWS the provider downloads attachments itself: a presigned GET URL for the caller's object."""
     alice = ChatClient(offline_server, alice_ctx)
-    image_id = await _upload(alice, "photo.png", "image/png", PNG)
-    pdf_id = await _upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4 tiny")
+    image_id = await upload(alice, "photo.png", "image/png", PNG)
+    pdf_id = await upload(alice, "r.pdf", "application/pdf", b"%PDF-1.4 tiny")
     store = offline_server.store
     image = await store.load_attachment(image_id, alice_ctx)
     pdf = await store.load_attachment(pdf_id, alice_ctx)

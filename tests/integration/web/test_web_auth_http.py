@@ -7,16 +7,20 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from web_helpers import user_message
+from web_helpers import serve, user_message
 
 from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.settings import Settings
+from task_assistant.web.app import create_app
 
 
 def _b64(data: dict | bytes) -> str:
@@ -119,3 +123,44 @@ def test_valid_tokens_accepted(use: str, chat_url: str, issuer: LocalIssuer, use
 def test_health_needs_no_token(chat_url: str) -> None:
     response = httpx.get(f"{chat_url}/health")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_jwks_fetch_does_not_block_the_event_loop(web_settings: Settings, issuer: LocalIssuer) -> None:
+    document = json.dumps(issuer.jwks()).encode()
+    release = threading.Event()
+
+    class SlowJWKS(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            release.wait(10)  # held until the test has checked the app still answers
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    jwks = ThreadingHTTPServer(("127.0.0.1", 0), SlowJWKS)
+    threading.Thread(target=jwks.serve_forever, daemon=True).start()
+    settings = web_settings.model_copy(update={"jwks_url": f"http://127.0.0.1:{jwks.server_address[1]}/jwks"})
+    try:
+        with serve(create_app(settings, door="function_url")) as url:
+            result: dict[str, int] = {}
+
+            def authenticated() -> None:
+                headers = {"Authorization": f"Bearer {issuer.mint('slow-jwks-user')}"}
+                result["status"] = httpx.get(f"{url}/tasks", headers=headers, timeout=30).status_code
+
+            waiting = threading.Thread(target=authenticated)
+            waiting.start()
+            time.sleep(0.2)  # let the first request reach the JWKS fetch
+            start = time.monotonic()
+            assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+            assert time.monotonic() - start < 1.0  # served while the JWKS fetch is still pending
+            assert waiting.is_alive()
+            release.set()
+            waiting.join(timeout=30)
+            assert result["status"] == 200
+    finally:
+        release.set()
+        jwks.shutdown()

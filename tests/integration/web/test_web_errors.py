@@ -265,3 +265,32 @@ def test_missing_auth_configuration_is_a_server_fault_not_a_client_error(user: s
     with serve(create_app(settings, door="function_url")) as url:
         response = httpx.get(f"{url}/tasks", headers={"Authorization": "Bearer a.b.c"})
     assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
+
+
+class _FailingStreamServer:
+    """A ChatKit server whose stream breaks after its first event."""
+
+    store: Any = None
+
+    async def process(self, body: bytes, context: Any) -> Any:
+        from chatkit.server import StreamingResult
+
+        async def events() -> Any:
+            yield b'data: {"type":"progress_update","text":"working"}\n\n'
+            raise RuntimeError("connection string with password hunter2")
+
+        return StreamingResult(events())
+
+
+def test_fault_mid_stream_ends_with_an_error_event(
+    web_settings: Settings, issuer: LocalIssuer, user: str
+) -> None:
+    services = Services(web_settings, chatkit_server=_FailingStreamServer())  # type: ignore[arg-type]
+    with serve(create_app(web_settings, door="function_url", services=services)) as url:
+        body = {"type": "threads.create", "params": {"input": user_message("hi")}}
+        headers = {"Authorization": f"Bearer {issuer.mint(user)}"}
+        with httpx.stream("POST", f"{url}/chatkit", json=body, headers=headers) as response:
+            events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert response.status_code == 200
+    assert [e["type"] for e in events] == ["progress_update", "error"]
+    assert events[-1] == {"type": "error", "code": "stream.error", "allow_retry": True}

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class DevServer:
                         return self
                 except httpx.TransportError:
                     pass
-                subprocess.run(["sleep", "0.1"], check=True)  # the server is another process: poll
+                time.sleep(0.1)  # another process: poll its health endpoint until it answers
         raise RuntimeError("dev server did not start")
 
     def __exit__(self, *exc: object) -> None:
@@ -112,6 +113,20 @@ def test_dev_stack_token_terminal_client_and_restart(tmp_path: Path) -> None:
         assert "[x] buy milk" in out and "[ ] call mom" in out  # listed after
         thread_id = out.split("· thread ", 1)[1].split()[0]
         assert thread_id in out.rsplit("[x] buy milk", 1)[1]  # /threads lists the conversation
+
+        # Interactive mode, as `make chat` runs it (commands and messages typed on stdin).
+        typed = subprocess.run(
+            [sys.executable, "-m", "task_assistant.local.client", "--url", dev.url, "--data-dir", str(data)],
+            input="/tasks\nadd water the plants\n/threads\n/quit\n",
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+        assert typed.returncode == 0, typed.stderr
+        assert "no tasks" in typed.stdout  # user "dev" (the default) has none yet
+        assert "Added “water the plants”" in typed.stdout
 
     # Restarted with the same data directory: the thread and the tasks are still there.
     with DevServer(data) as dev:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
 from chatkit.types import (
@@ -19,6 +20,7 @@ from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.models import ModelConfigurationError, ModelFactory, _key_from_secret, choose_model
 from task_assistant.agent.offline_model import OfflineModel
 from task_assistant.chat.server import listed_tasks_of, progress_text, title_from_message
+from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget
 from task_assistant.settings import Settings
 
@@ -137,3 +139,14 @@ def test_list_tool_output_to_rows() -> None:
     assert listed_tasks_of({"type": "text", "text": text}) == [ListedTask(ID1, "a", True)]
     assert listed_tasks_of(text) == [ListedTask(ID1, "a", True)]
     assert listed_tasks_of("No task found") is None
+
+
+def test_attachment_delivery_follows_what_the_provider_can_fetch() -> None:
+    def delivery(**values: Any) -> str:
+        return build_chatkit_server(Settings(**values)).attachment_delivery
+
+    key = SecretStr("sk-test")
+    assert delivery() == "url", "the offline model reads no attachment bytes"
+    assert delivery(openai_api_key=key) == "url", "OpenAI fetches presigned S3 URLs"
+    assert delivery(openai_api_key=key, openai_api="chat_completions") == "inline"
+    assert delivery(openai_api_key=key, s3_endpoint_url="http://127.0.0.1:9") == "inline"

@@ -44,6 +44,7 @@ def test_limit_within_cap_keeps_the_body_untouched() -> None:
         (b'{"type": "x.y"}', "unknown request type 'x.y'"),
         (b'{"type": "threads.list", "params": {"limit": -1}}', "at least 1"),
         (b'{"type": "threads.delete", "params": {}}', "params.thread_id: Field required"),
+        (b'{"type": "input.transcribe", "params": {"audio_base64": "0", "mime_type": "a/b"}}', "base64"),
     ],
 )
 def test_bad_requests_name_the_problem(body: bytes, message: str) -> None:
@@ -84,3 +85,18 @@ def test_if_match_and_body_version_must_agree() -> None:
     assert _expected(None, 4) == 4
     with pytest.raises(BadRequest, match="disagree"):
         _expected('"2"', 3)
+
+
+def test_request_id_comes_from_the_lambda_context_when_there_is_one() -> None:
+    from types import SimpleNamespace
+
+    from task_assistant.web.middleware import _lambda_request_id
+
+    lwa = {"headers": [(b"x-amzn-lambda-context", b'{"request_id": "abc-123", "deadline": 1}')]}
+    assert _lambda_request_id(lwa) == "abc-123"
+    mangum = {"aws.context": SimpleNamespace(aws_request_id="req-9"), "headers": []}
+    assert _lambda_request_id(mangum) == "req-9"
+    event_only = {"aws.event": {"requestContext": {"requestId": "apigw-1"}}, "headers": []}
+    assert _lambda_request_id(event_only) == "apigw-1"
+    assert _lambda_request_id({"headers": [(b"x-amzn-lambda-context", b"not json")]}) is None
+    assert _lambda_request_id({"headers": []}) is None
