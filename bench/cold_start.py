@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -373,6 +374,14 @@ def main(argv: list[str] | None = None) -> int:
             report["layer_import"]["agent_stack_first_turn"] = _median(
                 [lambda_like_lazy_stack(python313, site) for _ in range(args.runs)]
             )
+            # The same import from a copy of the layer without the precompiled byte-code: what
+            # precompiling saves (Lambda cannot write .pyc files to the read-only /opt).
+            with tempfile.TemporaryDirectory() as tmp:
+                bare = Path(tmp) / "python"
+                shutil.copytree(site, bare, ignore=shutil.ignore_patterns("__pycache__"))
+                report["layer_import"]["api_without_pyc"] = _median(
+                    [lambda_like_import(ENTRY_POINTS["api"], python313, bare) for _ in range(args.runs)]
+                )
 
     event = ROOT / "tests" / "events" / "api_health.json"
     api = [api_cold_start(event) for _ in range(args.runs)]
@@ -413,7 +422,9 @@ def main(argv: list[str] | None = None) -> int:
             "\nPython 3.13, only the built layer (precompiled .pyc) + functions/ on the path: "
             + ", ".join(f"import {ENTRY_POINTS[d]} {layer_import[d]} ms" for d in ENTRY_POINTS)
             + "; the agent stack loaded by the first ChatKit turn: "
-            + f"{layer_import['agent_stack_first_turn']} ms"
+            + f"{layer_import['agent_stack_first_turn']} ms; "
+            + f"import {ENTRY_POINTS['api']} without the precompiled .pyc: "
+            + f"{layer_import['api_without_pyc']} ms"
         )
     elif layer_import:
         print(f"\nlayer import: {layer_import}")

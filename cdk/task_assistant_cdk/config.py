@@ -42,6 +42,10 @@ class EnvironmentConfig(BaseModel):
     )
     mfa: Literal["off", "optional", "required"] = Field(default="optional", description="Cognito MFA (TOTP).")
     openai_model: str = Field(default="gpt-4.1-mini", description="Model name passed to the app.")
+    offline_model: bool = Field(
+        default=False,
+        description="Run the deterministic offline model (no key needed: a smoke test of a deployment).",
+    )
     openai_base_url: str | None = Field(
         default=None, description="OpenAI-compatible base URL; unset = OpenAI."
     )

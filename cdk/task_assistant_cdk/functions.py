@@ -180,11 +180,15 @@ class Functions(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": "TaskAssistant",
             "POWERTOOLS_LOG_LEVEL": config.log_level,
         }
-        if config.openai_base_url:
+        if config.openai_base_url and not config.offline_model:
             common_env["OPENAI_BASE_URL"] = config.openai_base_url
         if config.item_ttl_days is not None:
             common_env["ITEM_TTL_DAYS"] = str(config.item_ttl_days)
 
+        streaming_env = dict(common_env)
+        if not config.offline_model:
+            # Without a key source (and no base URL) the app runs its offline model.
+            streaming_env["OPENAI_API_KEY_SECRET_ID"] = self.openai_secret_arn
         self.streaming = self._function(
             "Streaming",
             config=config,
@@ -196,8 +200,7 @@ class Functions(Construct):
             timeout=config.streaming_timeout_seconds,
             reserved=config.streaming_reserved_concurrency,
             environment={
-                **common_env,
-                "OPENAI_API_KEY_SECRET_ID": self.openai_secret_arn,
+                **streaming_env,
                 "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
                 "AWS_LWA_INVOKE_MODE": "response_stream",
                 "AWS_LWA_READINESS_CHECK_PATH": "/health",

@@ -219,6 +219,13 @@ def test_openai_secret_is_created_without_a_value(synth: Synthesized) -> None:
     assert _env(synth, "streaming")["OPENAI_API_KEY_SECRET_ID"] == {"Ref": secret_id}
 
 
+def test_offline_model_deployment_has_no_key_source(synthesize: Any) -> None:
+    """`-c offline_model=true`: the app gets no secret id (so it runs the offline model)."""
+    offline = synthesize("dev", offline_model="true", openai_base_url="https://llm.example.com/v1")
+    assert "OPENAI_API_KEY_SECRET_ID" not in _env(offline, "streaming")
+    assert "OPENAI_BASE_URL" not in _env(offline, "streaming")
+
+
 # --- functions --------------------------------------------------------------------------------
 
 
