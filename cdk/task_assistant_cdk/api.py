@@ -14,7 +14,7 @@ from .config import EnvironmentConfig
 from .functions import Functions
 from .nag import acknowledge
 
-_CORS_HEADERS = ["Authorization", "Content-Type", "X-Request-Id"]
+_CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "X-Request-Id"]
 
 
 class Api(Construct):

@@ -77,8 +77,7 @@ class TableSpec:
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": schema(self.partition_key, self.sort_key),
             "AttributeDefinitions": [
-                {"AttributeName": name, "AttributeType": kind}
-                for name, kind in self.key_attributes().items()
+                {"AttributeName": name, "AttributeType": kind} for name, kind in self.key_attributes().items()
             ],
         }
         if self.global_indexes:
