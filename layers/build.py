@@ -18,8 +18,11 @@ How it works, and why no Docker is needed:
 3. Byte-code is precompiled with a Python 3.13 interpreter when one is available
    (``--invalidation-mode unchecked-hash``): ``/opt`` is read-only on Lambda, so without
    ``.pyc`` files every cold start would compile every imported module again.
-4. Caches and build leftovers are removed; a stamp file next to the output records the
-   inputs, so an unchanged build is skipped (``--force`` rebuilds).
+4. What the deployed code cannot use is removed before compiling: byte-code caches of the
+   host, console scripts, the test suites some wheels ship (``<package>/tests``), and every
+   botocore service model except ``BOTOCORE_SERVICES`` (botocore ships JSON models for ~430
+   AWS services, 18 MB of the layer; the app talks to a handful). A stamp file next to the
+   output records the inputs, so an unchanged build is skipped (``--force`` rebuilds).
 
 boto3/botocore are pinned in the layer on purpose even though the runtime ships them: the
 runtime's copy changes without notice, and the code was tested against the locked
@@ -57,6 +60,38 @@ PLATFORMS: dict[str, tuple[str, str]] = {
     "arm64": ("manylinux2014_aarch64", "aarch64-manylinux2014"),
     "x86_64": ("manylinux2014_x86_64", "x86_64-manylinux2014"),
 }
+
+#: The botocore service models kept in the layer; every other directory under ``botocore/data``
+#: (and ``boto3/data``) is deleted, and all top-level files there (endpoints.json,
+#: partitions.json, sdk-default-configuration.json, _retry.json, ...) are kept, since botocore
+#: reads them for every client. Creating a client for a service missing here fails with
+#: botocore's ``UnknownServiceError`` naming it, so a new ``client("...")`` in the app needs
+#: its service added here (tests/infra/test_infra_layer.py checks the app's calls against
+#: this set and creates a client for each entry from the built layer).
+BOTOCORE_SERVICES: frozenset[str] = frozenset(
+    {
+        # The app's own clients: storage/clients.py (DynamoDB, S3) and agent/models.py
+        # (Powertools' SecretsProvider reads the OpenAI key from Secrets Manager).
+        "dynamodb",
+        "s3",
+        "secretsmanager",
+        # Clients botocore creates itself while resolving credentials or tokens
+        # (botocore/credentials.py: assume-role and web identity -> sts, SSO -> sso,
+        # `aws login` -> signin; botocore/tokens.py: SSO token refresh -> sso-oidc). Lambda
+        # passes credentials in environment variables, but a local run with a profile may not.
+        "sts",
+        "sso",
+        "sso-oidc",
+        "signin",
+        # aws-xray-sdk (Powertools Tracer) creates an X-Ray client for centralized sampling
+        # rules (aws_xray_sdk/core/sampling/connector.py).
+        "xray",
+    }
+)
+
+#: Directory names of bundled test suites removed from inside installed packages
+#: (e.g. jsonschema/tests); no package imports its own test suite at run time.
+PACKAGE_TEST_DIRS = frozenset({"tests"})
 
 EXPORT_COMMAND = [
     "uv",
@@ -188,8 +223,24 @@ def install_command(arch: str, target: Path, requirements: Path) -> list[str]:
     ]
 
 
+def prune_service_models(site: Path, keep: frozenset[str] = BOTOCORE_SERVICES) -> list[str]:
+    """Delete the botocore (and boto3 resource) service models not in ``keep``; return their names.
+
+    Only service directories go; the top-level data files botocore needs for every client stay.
+    """
+    removed: set[str] = set()
+    for data in (site / "botocore" / "data", site / "boto3" / "data"):
+        if not data.is_dir():
+            continue
+        for entry in data.iterdir():
+            if entry.is_dir() and entry.name not in keep:
+                shutil.rmtree(entry)
+                removed.add(entry.name)
+    return sorted(removed)
+
+
 def _prune(site: Path, exclude: set[str]) -> None:
-    """Drop byte-code caches built by the host, and excluded top-level packages."""
+    """Drop host byte-code caches, excluded packages, bundled test suites and unused AWS models."""
     for cache in list(site.rglob("__pycache__")):
         shutil.rmtree(cache, ignore_errors=True)
     for entry in list(site.iterdir()):
@@ -200,6 +251,11 @@ def _prune(site: Path, exclude: set[str]) -> None:
             else:
                 entry.unlink()
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: useless in /opt/python
+    for package in site.iterdir():
+        if package.is_dir() and not package.name.endswith((".dist-info", ".data")):
+            for name in PACKAGE_TEST_DIRS:
+                shutil.rmtree(package / name, ignore_errors=True)
+    prune_service_models(site)
 
 
 def _compile(site: Path, python313: str) -> None:
@@ -244,6 +300,8 @@ def build(arch: str = "arm64", *, force: bool = False, compile_bytecode: bool = 
         "python": PYTHON_VERSION,
         "compiled": python313 is not None,
         "exclude": sorted(excluded),
+        "botocore_services": sorted(BOTOCORE_SERVICES),
+        "package_test_dirs": sorted(PACKAGE_TEST_DIRS),
     }
     out = layer_dir(arch)
     stamp = _stamp_path(arch)
