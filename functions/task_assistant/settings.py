@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(60, ge=0, description="Requests per user per minute (0: off).")
 
     log_level: str = Field("INFO")
+    powertools_metrics_namespace: str = Field(
+        "TaskAssistant", description="CloudWatch namespace of the Powertools metrics."
+    )
 
     # Local mode only (`make dev`, `task-assistant-token`, `task-assistant-chat --local-user`)
     local_data_dir: str = Field(
@@ -71,6 +74,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _history_fits_one_page(self) -> Settings:
+        # History is one newest-first Query bounded by the page cap; a larger bound would be cut silently.
+        if self.history_max_items > self.page_size_cap:
+            raise ValueError(
+                f"HISTORY_MAX_ITEMS ({self.history_max_items}) must not exceed "
+                f"PAGE_SIZE_CAP ({self.page_size_cap})"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -45,7 +45,23 @@ _SECRET_JSON_KEYS = ("OPENAI_API_KEY", "openai_api_key", "api_key", "apiKey", "k
 
 
 class ModelConfigurationError(RuntimeError):
-    """The configured model cannot be used; the message says which setting to fix (no secrets)."""
+    """The configured model cannot be used.
+
+    The message is for operators (logs): it may name resources such as a secret's id or ARN, never a
+    secret's value. ``setting`` names the environment variable to fix; it is all end users are shown.
+    """
+
+    def __init__(self, message: str, *, setting: str = "OPENAI_API_KEY") -> None:
+        super().__init__(message)
+        self.setting = setting
+
+    @property
+    def user_message(self) -> str:
+        """What the chat shows: which setting to check, without resource names or account details."""
+        return (
+            f"The assistant is not configured correctly (check {self.setting}); "
+            "the details are in the server logs."
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,8 @@ def _key_from_secret(value: str | bytes | dict[str, Any] | None, secret_id: str)
             except ValueError:
                 raise ModelConfigurationError(
                     f"Secrets Manager secret {secret_id!r} looks like JSON but does not parse; store the "
-                    'key as plain text or as {"OPENAI_API_KEY": "..."}.'
+                    'key as plain text or as {"OPENAI_API_KEY": "..."}.',
+                    setting="OPENAI_API_KEY_SECRET_ID",
                 ) from None
         else:
             value = stripped
@@ -106,7 +123,8 @@ def _key_from_secret(value: str | bytes | dict[str, Any] | None, secret_id: str)
     if not value:
         raise ModelConfigurationError(
             f"Secrets Manager secret {secret_id!r} holds no OpenAI API key (it is empty, or JSON without an "
-            "OPENAI_API_KEY field)."
+            "OPENAI_API_KEY field).",
+            setting="OPENAI_API_KEY_SECRET_ID",
         )
     return str(value)
 
@@ -171,7 +189,8 @@ class ModelFactory:
             )
             raise ModelConfigurationError(
                 f"The OpenAI API key could not be read from Secrets Manager secret {secret_id!r} "
-                "(OPENAI_API_KEY_SECRET_ID): check that it exists and that the function may read it."
+                "(OPENAI_API_KEY_SECRET_ID): check that it exists and that the function may read it.",
+                setting="OPENAI_API_KEY_SECRET_ID",
             ) from exc
         return _key_from_secret(value, secret_id)
 

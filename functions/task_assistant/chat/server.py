@@ -221,7 +221,8 @@ class TurnHooks(RunHooks[AgentContext[RequestContext]]):
 def _stream_error_for(exc: BaseException, models: ModelFactory) -> CustomStreamError | None:
     """The user-facing error for a failed run, or None if ``exc`` is not a model/provider failure."""
     if isinstance(exc, ModelConfigurationError):
-        return CustomStreamError(f"The assistant is not configured correctly: {exc}", allow_retry=False)
+        logger.error("Model configuration error", extra={"setting": exc.setting, "detail": str(exc)})
+        return CustomStreamError(exc.user_message, allow_retry=False)
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return CustomStreamError(
             "The model provider rejected the configured API key (OPENAI_API_KEY). "
@@ -327,9 +328,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         try:
             model = await self.models.get_model()
         except ModelConfigurationError as exc:
-            raise CustomStreamError(
-                f"The assistant is not configured correctly: {exc}", allow_retry=False
-            ) from exc
+            logger.error("Model configuration error", extra={"setting": exc.setting, "detail": str(exc)})
+            raise CustomStreamError(exc.user_message, allow_retry=False) from exc
 
         agent_context = AgentContext[RequestContext](thread=thread, store=self.store, request_context=context)
         async with self.task_tools(context) as tools:

@@ -13,7 +13,6 @@ handler is traced (X-Ray, when enabled on the function), and metrics go out as E
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
@@ -26,15 +25,10 @@ from task_assistant.settings import get_settings
 from task_assistant.web.app import create_app
 from task_assistant.web.log import SERVICE_NAME, logger
 
-METRICS_NAMESPACE = "TaskAssistant"
-
 settings = get_settings()
 logger.setLevel(settings.log_level.upper())
 tracer = Tracer(service=SERVICE_NAME)
-# Powertools' own variable wins when set; otherwise the project's namespace.
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE, service=SERVICE_NAME
-)
+metrics = Metrics(namespace=settings.powertools_metrics_namespace, service=SERVICE_NAME)
 
 app = create_app(settings, door="api_gateway")
 _adapter = Mangum(app, lifespan="off")

@@ -1,0 +1,29 @@
+"""The settings object: environment parsing and cross-field rules."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from task_assistant.settings import Settings
+
+
+def test_lists_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_CLIENT_IDS", " web-client , cli-client,,")
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example.com")
+    settings = Settings()
+    assert settings.jwt_client_ids == ["web-client", "cli-client"]
+    assert settings.cors_origins == ["https://app.example.com"]
+
+
+def test_history_bound_larger_than_the_page_cap_is_refused() -> None:
+    # The history is one page; a bound over the cap would silently send fewer items than configured.
+    with pytest.raises(ValidationError, match="HISTORY_MAX_ITEMS"):
+        Settings(history_max_items=200, page_size_cap=100)
+    assert Settings(history_max_items=100, page_size_cap=100).history_max_items == 100
+
+
+def test_metrics_namespace_comes_from_powertools_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().powertools_metrics_namespace == "TaskAssistant"
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Acme/Tasks")
+    assert Settings().powertools_metrics_namespace == "Acme/Tasks"
