@@ -43,6 +43,8 @@ import asyncio
 import time
 import zlib
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
@@ -57,6 +59,7 @@ from task_assistant.chat.ids import new_id
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client, run_sync, s3_client
+from task_assistant.storage.tables import CHAT_BY_CREATED, CHAT_BY_USER
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -76,8 +79,8 @@ COMPRESS_ABOVE: Final = 4 * 1024
 #: Compressed bodies larger than this go to S3; the rest of the row stays far below DynamoDB's 400 KB.
 INLINE_MAX: Final = 350 * 1024
 
-BY_CREATED: Final = "by_created"
-BY_USER: Final = "by_user"
+BY_CREATED: Final = CHAT_BY_CREATED
+BY_USER: Final = CHAT_BY_USER
 THREAD_SK: Final = "THREAD"
 ITEM_PREFIX: Final = "ITEM#"
 ATTACHMENT_REF_PREFIX: Final = "ATTACHMENT#"
@@ -86,8 +89,47 @@ BATCH_WRITE_MAX: Final = 25
 DELETE_PAGE: Final = 500
 S3_DELETE_MAX: Final = 1000
 MAX_ID_BYTES: Final = 512
+#: Lifetime of the metadata row of an attachment that no message has used yet (created, perhaps uploaded,
+#: then abandoned by the client). Sending it in a message saves it with a thread id, which replaces this
+#: with the chat TTL (``ITEM_TTL_DAYS``) or none. The uploaded object is left to the bucket's lifecycle rule.
+UNATTACHED_TTL_SECONDS: Final = 24 * 3600
 
 Order = Literal["asc", "desc"]
+
+
+# --- per-request thread handoff -------------------------------------------------------------------
+
+
+@dataclass
+class _Handoff:
+    thread: ThreadMetadata | None
+    user_id: str
+
+
+# Mutable holder in the context variable: taking the thread clears it in every context copied from the
+# request's (chatkit streams from a task created later), so the handoff is used once and only once.
+_PRELOADED: ContextVar[_Handoff | None] = ContextVar("task_assistant_preloaded_thread", default=None)
+
+
+def preload_thread(thread: ThreadMetadata, context: RequestContext) -> None:
+    """Hand ``thread``, just loaded for ``context``'s user, to this request's next ``load_thread`` of it.
+
+    The HTTP gate loads a thread to check that the caller owns it, and ChatKit's server then loads it
+    again first thing; this saves the second ``GetItem``. The handoff lives in a context variable (one
+    request's task and the tasks it starts), is used only when the thread id and the user id both match,
+    and only once: every later load in the request reads the table. A new call replaces the previous one.
+    """
+    _PRELOADED.set(_Handoff(thread=thread, user_id=context.user_id))
+
+
+def _take_preloaded(thread_id: str, context: RequestContext) -> ThreadMetadata | None:
+    handoff = _PRELOADED.get()
+    if handoff is None or handoff.thread is None:
+        return None
+    if handoff.thread.id != thread_id or handoff.user_id != context.user_id:
+        return None
+    thread, handoff.thread = handoff.thread, None
+    return thread
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -209,6 +251,9 @@ class DynamoDBStore(Store[RequestContext]):
     # --- threads ----------------------------------------------------------------------------------
 
     async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
+        preloaded = _take_preloaded(thread_id, context)
+        if preloaded is not None:
+            return preloaded
         row = None
         if _valid_id(thread_id):
             row = await self._get(_key(thread_pk(context.user_id, thread_id), THREAD_SK))
@@ -375,7 +420,11 @@ class DynamoDBStore(Store[RequestContext]):
     # --- attachments ------------------------------------------------------------------------------
 
     async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
-        """Upsert attachment metadata; with a ``thread_id``, also reference it from that thread."""
+        """Upsert attachment metadata; with a ``thread_id``, also reference it from that thread.
+
+        Without a ``thread_id`` (not sent in a message yet) the row expires after
+        :data:`UNATTACHED_TTL_SECONDS`; with one it gets the chat TTL, if any, like every chat row.
+        """
         _require_id(attachment.id, "attachment id")
         user = context.user_id
         # The reference goes first: a crash between the two writes leaves a reference to nothing
@@ -392,8 +441,14 @@ class DynamoDBStore(Store[RequestContext]):
         row: Row = {**_key(attachment_pk(user, attachment.id), ATTACHMENT_SK), "kind": _s("attachment")}
         if attachment.thread_id:
             row["thread_id"] = _s(attachment.thread_id)
+        else:
+            row["expires_at"] = {"N": str(int(time.time()) + UNATTACHED_TTL_SECONDS)}
+        # A put replaces the whole row: attaching drops the unattached expiry (or sets the chat TTL).
         old = await self._put(
-            row, ATTACHMENT_ADAPTER.dump_json(attachment), attachment_spill_key(user, attachment.id)
+            row,
+            ATTACHMENT_ADAPTER.dump_json(attachment),
+            attachment_spill_key(user, attachment.id),
+            ttl=None if attachment.thread_id else {},
         )
         old_thread = old.get("thread_id", {}).get("S") if old else None
         if old_thread and old_thread != attachment.thread_id:
@@ -500,14 +555,17 @@ class DynamoDBStore(Store[RequestContext]):
         old: Row = response.get("Attributes", {})
         return old
 
-    async def _put(self, row: Row, payload: bytes, spill_key: str) -> Row:
-        """Upsert ``row`` with ``payload`` as its body; returns the row it replaced (``{}`` if none)."""
+    async def _put(self, row: Row, payload: bytes, spill_key: str, *, ttl: Row | None = None) -> Row:
+        """Upsert ``row`` with ``payload`` as its body; returns the row it replaced (``{}`` if none).
+
+        ``ttl`` replaces the chat TTL attributes (``{}``: add none, ``row`` keeps its own expiry).
+        """
         body, spilled = encode_body(payload)
         if spilled is not None:
             # Object before row: the row never points at an object that is not there yet.
             await run_sync(self.s3.put_object, Bucket=self.bucket, Key=spill_key, Body=spilled)
             body = {"spill": _s(spill_key)}
-        old = await self._put_raw({**row, **body, **self._ttl()})
+        old = await self._put_raw({**row, **body, **(self._ttl() if ttl is None else ttl)})
         if "spill" in old and spilled is None:
             await self._delete_objects([old["spill"]["S"]])
         return old

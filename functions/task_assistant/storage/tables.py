@@ -101,12 +101,17 @@ class TableSpec:
         return kwargs
 
 
+#: Index names, used by the specs below and by the code that queries them (never spelled out elsewhere).
+CHAT_BY_USER = "by_user"
+CHAT_BY_CREATED = "by_created"
+TASKS_BY_STATUS = "by_status"
+
 CHAT_TABLE = TableSpec(
     logical_id="ChatTable",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
-    global_indexes=(Index("by_user", Key("gsi1pk"), Key("gsi1sk")),),
-    local_indexes=(Index("by_created", Key("pk"), Key("created")),),
+    global_indexes=(Index(CHAT_BY_USER, Key("gsi1pk"), Key("gsi1sk")),),
+    local_indexes=(Index(CHAT_BY_CREATED, Key("pk"), Key("created")),),
     ttl_attribute="expires_at",
 )
 
@@ -114,7 +119,7 @@ TASKS_TABLE = TableSpec(
     logical_id="TasksTable",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
-    global_indexes=(Index("by_status", Key("status_pk"), Key("sk")),),
+    global_indexes=(Index(TASKS_BY_STATUS, Key("status_pk"), Key("sk")),),
 )
 
 ALL_TABLES: tuple[TableSpec, ...] = (CHAT_TABLE, TASKS_TABLE)

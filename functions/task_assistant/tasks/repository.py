@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import ClientError
 
 from task_assistant.storage.clients import run_sync
+from task_assistant.storage.tables import TASKS_BY_STATUS
 from task_assistant.tasks.models import (
     Task,
     TaskConflictError,
@@ -41,7 +42,7 @@ from task_assistant.tasks.models import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-STATUS_INDEX = "by_status"
+STATUS_INDEX = TASKS_BY_STATUS
 
 
 class TaskRepository:

@@ -2,11 +2,13 @@
 
 Two doors, chosen by the entry point and never by the request:
 
-- ``function_url`` (the app under uvicorn, behind the Lambda Web Adapter or run locally): the bearer token
-  in ``Authorization`` is verified here.
+- ``function_url`` (the app under uvicorn, behind the Lambda Web Adapter or run locally): the token in
+  ``Authorization`` (``Bearer <jwt>`` or a bare ``<jwt>``, the form API Gateway's Cognito authorizer takes
+  and forwards to the streaming function) is verified here.
 - ``api_gateway`` (the same app wrapped by Mangum): identity comes from the authorizer's claims in the
-  Lambda event (``request.scope["aws.event"]``); a JWT in ``Authorization``, when present, is still
-  verified and must name the same subject.
+  Lambda event (``request.scope["aws.event"]``), which must carry ``token_use`` and an accepted client id
+  exactly as a verified token must (a Cognito authorizer accepts tokens of every app client of the pool);
+  a JWT in ``Authorization``, when present, is still verified and must name the same subject.
 
 Verification accepts exactly what Cognito issues: RS256 only; ``iss`` equal to ``JWT_ISSUER``;
 ``token_use`` ``id`` (then ``aud`` must be one of ``JWT_CLIENT_IDS``) or ``access`` (then ``client_id``
@@ -218,15 +220,19 @@ class TokenVerifier:
             raise AuthError(f"token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError:
             raise AuthError("invalid token") from None
-        self._check_client(claims)
+        self.check_client(claims)
         subject_of(claims)
         return claims
 
-    def _check_client(self, claims: Mapping[str, Any]) -> None:
+    def check_client(self, claims: Mapping[str, Any]) -> None:
+        """:class:`AuthError` unless ``claims`` are of an ID or access token issued to an accepted client.
+
+        Applied to verified tokens and to an API Gateway authorizer's claims alike.
+        """
         kind = claims.get("token_use")
         if kind == "id":
             aud = claims.get("aud")
-            audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+            audiences = _audiences(aud)
             if not any(isinstance(a, str) and a in self.client_ids for a in audiences):
                 raise AuthError("token audience not accepted")
         elif kind == "access":
@@ -234,6 +240,17 @@ class TokenVerifier:
                 raise AuthError("token client_id not accepted")
         else:
             raise AuthError("token_use must be 'id' or 'access'")
+
+
+def _audiences(aud: Any) -> list[Any]:
+    if isinstance(aud, list):
+        return aud
+    if not isinstance(aud, str):
+        return []
+    # An HTTP API JWT authorizer passes array claims on as one string, "[a b]".
+    if aud.startswith("[") and aud.endswith("]"):
+        return aud[1:-1].split()
+    return [aud]
 
 
 def subject_of(claims: Mapping[str, Any]) -> str:
@@ -292,15 +309,16 @@ async def authenticate(
 ) -> dict[str, Any]:
     """Verified claims of the caller through ``door``; :class:`AuthError` if there are none.
 
-    ``verifier`` is called only when a token must be checked, so the API door does not need the JWKS
-    configuration unless a client actually sends a token.
+    ``verifier`` is built from ``JWT_ISSUER``, ``JWKS_URL`` and ``JWT_CLIENT_IDS`` (cheaply: the JWKS is
+    fetched on the first token); both doors need them, the API door to check the authorizer's client id.
     """
     if door == "function_url":
-        return await verifier().verify(bearer_token(authorization))
+        return await verifier().verify(bearer_token(authorization, allow_raw=True))
     claims = authorizer_claims(event)
     if claims is None:
         raise AuthError("request did not pass the API authorizer", token_present=authorization is not None)
     subject = subject_of(claims)
+    verifier().check_client(claims)
     if authorization:
         verified = await verifier().verify(bearer_token(authorization, allow_raw=True))
         if subject_of(verified) != subject:

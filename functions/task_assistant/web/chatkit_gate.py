@@ -159,14 +159,18 @@ async def check_ownership(
         WidgetItem,
     )
 
+    from task_assistant.chat.store import preload_thread
+
     req = request.parsed
 
     async def thread(thread_id: str) -> None:
         _check_id(thread_id, "thread")
         try:
-            await store.load_thread(thread_id, context=context)
+            loaded = await store.load_thread(thread_id, context=context)
         except NotFoundError:
             raise NotFound(f"thread {_shown(thread_id)!r} not found") from None
+        # ChatKit's server loads the same thread again first thing: hand it this one (one GetItem less).
+        preload_thread(loaded, context)
 
     async def item(thread_id: str, item_id: str) -> Any:
         _check_id(item_id, "item")

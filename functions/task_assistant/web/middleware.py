@@ -8,6 +8,7 @@ cancel the response task and chatkit save the partial answer).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,11 @@ from task_assistant.web.errors import GENERIC_SERVER_MESSAGE, error_body
 from task_assistant.web.log import logger
 
 REQUEST_ID_HEADER = "X-Request-Id"
+
+# What a request id taken from a request header may look like (Lambda's ids are UUIDs). Anything else is
+# replaced by a generated id: the value is echoed in a response header and written to logs, so a newline
+# would break the response (uvicorn refuses to send it) and free text would let a client forge log lines.
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def _lambda_request_id(scope: Scope) -> str | None:
@@ -41,7 +47,9 @@ def _lambda_request_id(scope: Scope) -> str | None:
             except ValueError:
                 return None
             request_id = parsed.get("request_id") if isinstance(parsed, dict) else None
-            return request_id if isinstance(request_id, str) and request_id else None
+            if isinstance(request_id, str) and _CLIENT_REQUEST_ID.fullmatch(request_id):
+                return request_id
+            return None
     return None
 
 

@@ -3,7 +3,9 @@
 Importing the app and answering ``/health`` must stay cheap (cold starts): nothing here imports the
 agent stack (``agents``, ``openai``, ``mcp``) or creates AWS clients until a request needs them. Each
 part is built once per process, on a worker thread (imports and client construction block), guarded by
-a thread lock so concurrent first requests share one build.
+its own thread lock so concurrent first requests share one build. Locks are per part, and a part that
+exists is returned without taking any lock: building the ChatKit server holds its lock for seconds, and
+``verifier()``, called on the event loop by every authenticated request, must never wait behind it.
 
 Tests pass ready-made parts (``Services(settings, chatkit_server=..., tasks=...)``).
 """
@@ -49,10 +51,13 @@ class Services:
             "rate_limits": rate_limits,
         }
         self._chatkit_factory = chatkit_factory
-        self._lock = threading.Lock()
+        self._locks = {name: threading.Lock() for name in self._parts}
 
     def _get_or_build(self, name: str, build: Callable[[], T]) -> T:
-        with self._lock:
+        part = self._parts.get(name)
+        if part is not None:  # fast path: no lock once built (dict reads are atomic)
+            return part  # type: ignore[no-any-return]
+        with self._locks[name]:
             part = self._parts.get(name)
             if part is None:
                 part = build()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from chatkit.store import NotFoundError
@@ -9,7 +11,13 @@ from chatkit.types import AttachmentCreateParams, FileAttachment, ImageAttachmen
 from store_samples import BASE, user_message
 
 from task_assistant.chat.attachments import AttachmentRejectedError, S3AttachmentStore
-from task_assistant.chat.store import DynamoDBStore, attachment_object_key
+from task_assistant.chat.store import (
+    ATTACHMENT_SK,
+    UNATTACHED_TTL_SECONDS,
+    DynamoDBStore,
+    attachment_object_key,
+    attachment_pk,
+)
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
 
@@ -143,3 +151,42 @@ async def test_deleting_a_thread_deletes_its_uploaded_attachments(
     assert not object_exists(store, key)
     with pytest.raises(NotFoundError):
         await store.load_attachment(attachment.id, alice)
+
+
+def _expires_at(store: DynamoDBStore, user_id: str, attachment_id: str) -> int | None:
+    row = store.dynamodb.get_item(
+        TableName=store.table,
+        Key={"pk": {"S": attachment_pk(user_id, attachment_id)}, "sk": {"S": ATTACHMENT_SK}},
+        ConsistentRead=True,
+    )["Item"]
+    return int(row["expires_at"]["N"]) if "expires_at" in row else None
+
+
+@pytest.mark.parametrize("item_ttl_days", [None, 7])
+async def test_unattached_attachments_expire_until_a_message_uses_them(
+    item_ttl_days: int | None,
+    settings: Settings,
+    store: DynamoDBStore,
+    alice: RequestContext,
+) -> None:
+    store = DynamoDBStore(
+        settings.model_copy(update={"item_ttl_days": item_ttl_days}), dynamodb=store.dynamodb, s3=store.s3
+    )
+    attachments = S3AttachmentStore(store.settings, store, s3=store.s3)
+    before = int(time.time())
+    params = AttachmentCreateParams(name="notes.txt", size=5, mime_type="text/plain")
+    attachment = await attachments.create_attachment(params, alice)
+    await store.save_attachment(attachment, alice)  # what the ChatKit server does next (an upsert)
+    # Created but not sent: the row goes away a day later, whatever the chat TTL.
+    expires = _expires_at(store, alice.user_id, attachment.id)
+    assert expires is not None
+    assert before + UNATTACHED_TTL_SECONDS <= expires <= int(time.time()) + UNATTACHED_TTL_SECONDS
+
+    # Sent in a message: ChatKit saves it with the thread id; it then lives as long as the chat does.
+    await store.save_attachment(attachment.model_copy(update={"thread_id": "thr_ttl"}), alice)
+    expires = _expires_at(store, alice.user_id, attachment.id)
+    if item_ttl_days is None:
+        assert expires is None
+    else:
+        assert expires is not None and expires >= before + item_ttl_days * 86400
+    assert (await store.load_attachment(attachment.id, alice)).thread_id == "thr_ttl"

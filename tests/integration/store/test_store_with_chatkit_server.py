@@ -24,8 +24,14 @@ from chatkit.types import (
 )
 
 from task_assistant.chat.attachments import S3AttachmentStore
-from task_assistant.chat.store import DynamoDBStore
+from task_assistant.chat.store import ATTACHMENT_SK, DynamoDBStore, attachment_pk
 from task_assistant.context import RequestContext
+
+
+def attachment_row(store: DynamoDBStore, context: RequestContext, attachment_id: str) -> dict[str, Any]:
+    key = {"pk": {"S": attachment_pk(context.user_id, attachment_id)}, "sk": {"S": ATTACHMENT_SK}}
+    row: dict[str, Any] = store.dynamodb.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"]
+    return row
 
 
 class EchoServer(ChatKitServer[RequestContext]):
@@ -83,6 +89,8 @@ async def test_widget_requests_round_trip_through_the_store(
     async with httpx.AsyncClient() as http:
         upload = created["upload_descriptor"]
         assert (await http.put(upload["url"], content=b"abc", headers=upload["headers"])).status_code == 200
+    # Not in a message yet: its metadata would expire (an abandoned upload leaves no row behind).
+    assert "expires_at" in attachment_row(store, alice, created["id"])
 
     events = await call(
         server, {"type": "threads.create", "params": {"input": message("Hi there", [created["id"]])}}, alice
@@ -105,6 +113,7 @@ async def test_widget_requests_round_trip_through_the_store(
     assert full["title"] == "About Hi there"
     assert full["items"]["data"][0]["attachments"][0]["thread_id"] == thread_id
     assert (await store.load_attachment(created["id"], alice)).thread_id == thread_id
+    assert "expires_at" not in attachment_row(store, alice, created["id"])  # sent: kept with the thread
 
     newest = await call(
         server, {"type": "items.list", "params": {"thread_id": thread_id, "limit": 1, "order": "desc"}}, alice

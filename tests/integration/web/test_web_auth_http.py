@@ -65,6 +65,11 @@ HEADERS: dict[str, Callable[[LocalIssuer, LocalIssuer], str | None]] = {
         "Bearer "
         + jwt.encode(i.claims("alice"), i.private_key, algorithm="RS256", headers={"kid": "unknown"})
     ),
+    # The bare form (what API Gateway's Cognito authorizer takes) is verified just as fully.
+    "bare expired": lambda i, o: i.mint("alice", now=time.time() - 7200, ttl_seconds=3600),
+    "bare alg none": _alg_none,
+    "bare tampered payload": _tampered,
+    "bare wrong audience": lambda i, o: i.mint("alice", extra_claims={"aud": "someone-else"}),
     "key from another JWKS": lambda i, o: (
         "Bearer " + jwt.encode(o.claims("alice"), o.private_key, algorithm="RS256", headers={"kid": i.kid})
     ),
@@ -111,9 +116,11 @@ def test_401_comes_before_body_validation(chat_url: str) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("form", ["Bearer {}", "{}"])
 @pytest.mark.parametrize("use", ["id", "access"])
-def test_valid_tokens_accepted(use: str, chat_url: str, issuer: LocalIssuer, user: str) -> None:
-    headers = {"Authorization": f"Bearer {issuer.mint(user, use=use)}"}
+def test_valid_tokens_accepted(use: str, form: str, chat_url: str, issuer: LocalIssuer, user: str) -> None:
+    # "{}": a bare JWT, as clients of API Gateway's /chatkit route (which reaches this door) send it.
+    headers = {"Authorization": form.format(issuer.mint(user, use=use))}
     with httpx.Client(base_url=chat_url, headers=headers, timeout=10) as client:
         assert client.get("/tasks").status_code == 200
         listed = client.post("/chatkit", json={"type": "threads.list", "params": {}})

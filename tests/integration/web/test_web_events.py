@@ -16,7 +16,7 @@ import pytest
 from mangum import Mangum
 from web_helpers import chatkit_factory
 
-from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LocalIssuer
 from task_assistant.settings import Settings, get_settings
 from task_assistant.web.app import create_app
 from task_assistant.web.services import Services
@@ -24,8 +24,13 @@ from task_assistant.web.services import Services
 EVENTS = Path(__file__).parents[2] / "events"
 
 
+# The event files name a placeholder app client (replaced by hand for `sam local invoke`); the app checks
+# the authorizer's client id, so the tests put in the one the test settings accept.
+_CLIENT_PLACEHOLDER = "replace-with-your-app-client-id"
+
+
 def load(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
+    return json.loads((EVENTS / name).read_text().replace(_CLIENT_PLACEHOLDER, LOCAL_CLIENT_ID))
 
 
 @dataclass
@@ -159,3 +164,20 @@ def test_function_url_events_through_the_app(web_settings: Settings, issuer: Loc
     assert any(e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message" for e in events)
     tasks = invoke(adapter, with_token("function_url_tasks_list.json"))
     assert [t["title"] for t in json.loads(tasks["body"])["tasks"]] == ["buy milk"]
+
+
+def test_api_gateway_refuses_another_app_clients_claims(web_settings: Settings, user: str) -> None:
+    # A REST Cognito authorizer lets through tokens of any app client of the pool; the app does not.
+    adapter = Mangum(create_app(web_settings, door="api_gateway"), lifespan="off")
+    listing = load("api_tasks_list.json")
+    listing["requestContext"]["authorizer"]["claims"]["sub"] = user
+    listing["queryStringParameters"] = listing["multiValueQueryStringParameters"] = None
+    assert invoke(adapter, listing)["statusCode"] == 200
+    foreign = copy.deepcopy(listing)
+    foreign["requestContext"]["authorizer"]["claims"]["aud"] = "another-app-client"
+    answer = invoke(adapter, foreign)
+    assert answer["statusCode"] == 401, answer
+    assert "audience" in json.loads(answer["body"])["error"]["message"]
+    refresh = copy.deepcopy(listing)
+    refresh["requestContext"]["authorizer"]["claims"]["token_use"] = "refresh"
+    assert invoke(adapter, refresh)["statusCode"] == 401

@@ -10,6 +10,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -162,8 +163,10 @@ def test_bearer_header_parsing() -> None:
     with pytest.raises(AuthError, match="Bearer"):
         bearer_token("Basic dXNlcjpwYXNz")
     with pytest.raises(AuthError, match="Bearer"):
-        bearer_token("abc.def.ghi")  # the function-URL door insists on the scheme
+        bearer_token("abc.def.ghi")  # a bare token only where the caller allows it
     assert bearer_token("abc.def.ghi", allow_raw=True) == "abc.def.ghi"  # API Gateway style
+    with pytest.raises(AuthError, match="Bearer"):
+        bearer_token("abc def.ghi", allow_raw=True)
 
 
 async def test_unknown_kid_refetches_at_most_once_a_minute(
@@ -226,8 +229,12 @@ def test_authorizer_claims_rest_and_http_api() -> None:
     assert authorizer_claims(None) is None
 
 
+def _authorizer_event(**claims: str) -> dict[str, Any]:
+    return {"requestContext": {"authorizer": {"claims": claims}}}
+
+
 async def test_api_gateway_door(issuer: LocalIssuer, verifier: TokenVerifier) -> None:
-    event = {"requestContext": {"authorizer": {"claims": {"sub": "alice", "token_use": "id"}}}}
+    event = _authorizer_event(sub="alice", token_use="id", aud=LOCAL_CLIENT_ID)
     claims = await authenticate(
         door="api_gateway", authorization=None, event=event, verifier=lambda: verifier
     )
@@ -257,3 +264,48 @@ async def test_function_url_door_ignores_event_claims(verifier: TokenVerifier) -
     event = {"requestContext": {"authorizer": {"claims": {"sub": "alice"}}}}
     with pytest.raises(AuthError, match="missing"):
         await authenticate(door="function_url", authorization=None, event=event, verifier=lambda: verifier)
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"token_use": "id", "aud": "another-app-client"}, "audience"),
+        ({"token_use": "access", "client_id": "another-app-client"}, "client_id"),
+        ({"token_use": "id"}, "audience"),
+        ({"aud": LOCAL_CLIENT_ID}, "token_use"),
+        ({"token_use": "refresh", "aud": LOCAL_CLIENT_ID}, "token_use"),
+        ({"token_use": "id", "aud": "[another-app-client other]"}, "audience"),
+    ],
+)
+async def test_api_gateway_door_checks_the_authorizers_client(
+    claims: dict[str, str], reason: str, verifier: TokenVerifier
+) -> None:
+    # A Cognito authorizer accepts tokens of every app client of the pool: the client is checked here.
+    event = _authorizer_event(sub="alice", **claims)
+    with pytest.raises(AuthError, match=reason):
+        await authenticate(door="api_gateway", authorization=None, event=event, verifier=lambda: verifier)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"token_use": "access", "client_id": LOCAL_CLIENT_ID},
+        {"token_use": "id", "aud": f"[other {LOCAL_CLIENT_ID}]"},  # HTTP API's rendering of a list
+    ],
+)
+async def test_api_gateway_door_accepts_its_own_clients(
+    claims: dict[str, str], verifier: TokenVerifier
+) -> None:
+    event = _authorizer_event(sub="alice", **claims)
+    found = await authenticate(door="api_gateway", authorization=None, event=event, verifier=lambda: verifier)
+    assert found["sub"] == "alice"
+
+
+async def test_function_url_door_accepts_a_bare_token(issuer: LocalIssuer, verifier: TokenVerifier) -> None:
+    claims = await authenticate(
+        door="function_url", authorization=issuer.mint("alice"), event=None, verifier=lambda: verifier
+    )
+    assert claims["sub"] == "alice"
+    forged = issuer.mint("alice", extra_claims={"aud": "someone-else"})
+    with pytest.raises(AuthError, match="audience"):
+        await authenticate(door="function_url", authorization=forged, event=None, verifier=lambda: verifier)

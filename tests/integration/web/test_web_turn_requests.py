@@ -1,0 +1,116 @@
+"""DynamoDB requests of one chat turn over HTTP, and the gate-to-store thread handoff that keeps it low."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from chatkit.store import NotFoundError
+from chatkit.types import ThreadMetadata
+from web_helpers import ChatKitCaller, serve, user_message
+
+from task_assistant.chat.service_factory import build_chatkit_server
+from task_assistant.chat.store import DynamoDBStore, preload_thread
+from task_assistant.context import RequestContext
+from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.settings import Settings
+from task_assistant.storage.clients import dynamodb_client
+from task_assistant.storage.rate_limits import RateLimitStore
+from task_assistant.web.app import create_app
+from task_assistant.web.services import Services
+
+#: Issue 3's budget for a turn without tool calls: rate-limit counter, thread, history, user message,
+#: assistant message, thread metadata.
+MAX_REQUESTS_PER_TURN = 6
+
+
+class DynamoDBRequests:
+    """Counts every HTTP request (retries included) one boto3 client sends, by operation."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        self.calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@pytest.fixture(scope="module")
+def counted() -> DynamoDBRequests:
+    return DynamoDBRequests()
+
+
+@pytest.fixture(scope="module")
+def counted_chat_url(web_settings: Settings, counted: DynamoDBRequests) -> Iterator[str]:
+    """The function-URL app with rate limiting on, every DynamoDB call on one counted client."""
+    settings = web_settings.model_copy(update={"rate_limit_per_minute": 1000})
+    ddb = dynamodb_client(settings)
+    ddb.meta.events.register("before-send.dynamodb.*", counted)
+    services = Services(
+        settings,
+        chatkit_server=build_chatkit_server(settings, dynamodb=ddb),
+        rate_limits=RateLimitStore(settings, client=ddb),
+    )
+    with serve(create_app(settings, door="function_url", services=services)) as url:
+        yield url
+
+
+def test_no_tool_turn_over_http_stays_within_budget(
+    counted_chat_url: str, counted: DynamoDBRequests, issuer: LocalIssuer, user: str
+) -> None:
+    caller = ChatKitCaller(counted_chat_url, issuer.mint(user))
+    try:
+        thread_id, _ = caller.new_thread("hello")
+        counted.calls.clear()
+        events = caller.stream(
+            "threads.add_user_message", {"thread_id": thread_id, "input": user_message("hello again")}
+        )
+    finally:
+        caller.close()
+    done = [e["item"]["type"] for e in events if e["type"] == "thread.item.done"]
+    assert "assistant_message" in done and "client_tool_call" not in done
+    assert counted.calls["UpdateItem"] == 1, counted.calls  # the rate-limit counter is still counted
+    assert counted.calls["GetItem"] == 1, counted.calls  # the gate's; the server reuses its thread
+    assert counted.total <= MAX_REQUESTS_PER_TURN, counted.calls
+
+
+def _ctx(user: str) -> RequestContext:
+    return RequestContext(user_id=user, request_id="r", claims={})
+
+
+async def test_handoff_is_used_once_and_only_for_its_thread_and_user(web_settings: Settings) -> None:
+    store = DynamoDBStore(web_settings)
+    counted = DynamoDBRequests()
+    store.dynamodb.meta.events.register("before-send.dynamodb.*", counted)
+    alice, bob = _ctx("handoff-alice"), _ctx("handoff-bob")
+    thread = ThreadMetadata(id="thr_handoff", created_at=datetime(2026, 1, 1), title="stored")
+    await store.save_thread(thread, alice)
+
+    async def request() -> None:
+        loaded = await store.load_thread(thread.id, alice)
+        counted.calls.clear()
+        preload_thread(loaded, alice)
+        # Another user's load of the same id, and another thread: read the table, leave the handoff.
+        with pytest.raises(NotFoundError):
+            await store.load_thread(thread.id, bob)
+        with pytest.raises(NotFoundError):
+            await store.load_thread("thr_other", alice)
+        assert counted.total == 2
+        # A task started by the request (as chatkit's stream is) sees the handoff and uses it up.
+        first = await asyncio.create_task(store.load_thread(thread.id, alice))
+        assert first is loaded and counted.total == 2
+        second = await store.load_thread(thread.id, alice)  # later loads read fresh
+        assert second is not loaded and second.title == "stored" and counted.total == 3
+
+    await asyncio.create_task(request(), context=contextvars.Context())
+    # Nothing leaks out of the request's context.
+    fresh = await store.load_thread(thread.id, alice)
+    assert fresh.title == "stored" and counted.total == 4
