@@ -1,53 +1,64 @@
-# Two commands do everything on a fresh machine with Python 3.11+ and Node 20:
+# Two commands do everything on a fresh machine with Python 3.11+ and Node.js (22 or 24 LTS; 20 works):
 #   make dev    run the app locally (embedded DynamoDB/S3, local token issuer, offline model)
-#   make test   lint, type-check, and run every test (unit, integration, infrastructure)
+#   make test   lint, type-check, and run every test (unit, integration, infrastructure, browser)
+# Every recipe reaches uv through scripts/uv, which installs a project-local copy (.tools/) when
+# none is found: nothing here depends on PATH or on pip being allowed to touch the system Python.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+UV := $(CURDIR)/scripts/uv
 export UV_PYTHON ?= 3.11
+# The CDK CLI's 12-line end-of-life banner on Node 20 says nothing a user can act on mid-build.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+PORT ?= 8000
+USER_NAME ?= dev
+CDK_ENV ?= dev
+ARCH ?= arm64
 
-.PHONY: setup test lint typecheck pytest dev token chat bench synth layer
+.PHONY: setup sync test lint fmt typecheck pytest browser dev token chat bench synth layer bench-cold
 
-$(UV):
-	python3 -m pip install --user --quiet "uv==0.13.8" || python3 -m pip install --quiet "uv==0.13.8"
+sync:
+	@$(UV) sync --locked --quiet
 
-setup: $(UV)
-	$(UV) sync --locked
+setup: sync
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; fi
 
 lint: setup
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+
+fmt: sync
+	$(UV) run --no-sync ruff check --fix .
+	$(UV) run --no-sync ruff format .
 
 typecheck: setup
-	$(UV) run mypy
+	$(UV) run --no-sync mypy
 
-pytest: setup
-	$(UV) run pytest -q -p no:cacheprovider
+# Headless Chromium for the browser tests (Debian's package; Playwright cannot download browsers here).
+browser:
+	@scripts/ensure-chromium
+
+pytest: setup browser
+	$(UV) run --no-sync pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest
 
-dev: $(UV)
-	$(UV) sync --locked
-	$(UV) run task-assistant-dev
+dev: sync
+	@$(UV) run --no-sync task-assistant-dev --port $(PORT)
 
-token: $(UV)
-	$(UV) run task-assistant-token $(USER_NAME)
+# Prints the token and nothing else, so TOKEN=$$(make -s token USER_NAME=alice) works.
+token: sync
+	@$(UV) run --no-sync task-assistant-token $(USER_NAME)
 
-chat: $(UV)
-	$(UV) run task-assistant-chat
+chat: sync
+	@$(UV) run --no-sync task-assistant-chat --url http://127.0.0.1:$(PORT) --local-user $(USER_NAME)
 
 bench: setup
-	$(UV) run python bench/store_bench.py
+	$(UV) run --no-sync python bench/store_bench.py
 
-# --- deployment (CDK; see README "Deploy") ----------------------------------------------------
-CDK_ENV ?= dev
-ARCH ?= arm64
-.PHONY: bench-cold
+# --- deployment (CDK; see docs/deploy.md) ------------------------------------------------------
 
 # The dependencies layer for Lambda (python3.13, $(ARCH)) without Docker: layers/build/$(ARCH)/.
 layer: setup
-	$(UV) run python layers/build.py --arch $(ARCH)
+	$(UV) run --no-sync python layers/build.py --arch $(ARCH)
 
 # CloudFormation for one environment into cdk.out/ (offline; pinned CDK CLI from package-lock.json).
 synth: layer
@@ -55,5 +66,5 @@ synth: layer
 
 # Cold start of each entry point and the layer size on this machine.
 bench-cold: setup
-	$(UV) run python bench/layer_size.py --arch $(ARCH)
-	$(UV) run python bench/cold_start.py
+	$(UV) run --no-sync python bench/layer_size.py --arch $(ARCH)
+	$(UV) run --no-sync python bench/cold_start.py

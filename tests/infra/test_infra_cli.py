@@ -104,7 +104,7 @@ def test_cfn_lint_clean_for_prod(prod: Synthesized) -> None:
 def test_cli_synth_without_env_names_the_choices(tmp_path: Path) -> None:
     """The app refuses to guess an environment and says which ones exist."""
     result = subprocess.run(
-        ["uv", "run", "--no-sync", "python", "cdk/app.py"],
+        [str(REPO_ROOT / "scripts" / "uv"), "run", "--no-sync", "python", "cdk/app.py"],
         cwd=REPO_ROOT,
         env={
             **os.environ,
