@@ -39,7 +39,7 @@ from __future__ import annotations
 
 # Every subprocess below runs a fixed tool (uv, pip, python) with arguments built here, never
 # from untrusted input.
-# ruff: noqa: S603, S607
+# ruff: noqa: S603
 import argparse
 import hashlib
 import json
