@@ -61,3 +61,26 @@ def load_cdk_app_module() -> Any:
 def synth_app(context: dict[str, Any], outdir: Path) -> tuple[App, Any]:
     """Build the real app (with cdk-nag) from ``cdk/app.py`` for ``context``."""
     return load_cdk_app_module().build_app(App(context=context, outdir=str(outdir)))
+
+
+def path_without_uv() -> str:
+    """``PATH`` minus every directory holding a ``uv`` executable and this virtualenv's ``bin``.
+
+    What a user's shell has on a machine where uv was never installed, or was installed somewhere
+    PATH does not reach: the project's commands must still work there.
+    """
+    venv_bin = str(Path(sys.executable).parent)
+    kept = [
+        d
+        for d in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if d and d != venv_bin and not os.access(os.path.join(d, "uv"), os.X_OK)
+    ]
+    return os.pathsep.join(kept or ["/usr/bin", "/bin"])
+
+
+def env_without_uv(**extra: str) -> dict[str, str]:
+    """The test's environment with ``PATH`` from :func:`path_without_uv` and no virtualenv markers."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_BIN")}
+    env["PATH"] = path_without_uv()
+    env.update(extra)
+    return env

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from infra_support import REPO_ROOT, Synthesized
+from infra_support import REPO_ROOT, Synthesized, env_without_uv
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -57,11 +56,8 @@ def test_cdk_cli_synth_and_cfn_lint(placeholder_layer: Path, tmp_path: Path) -> 
     npx = shutil.which("npx")
     assert npx, "npx (Node.js) is required for the CDK CLI"
     outdir = tmp_path / "cdk.out"
-    env = {
-        **os.environ,
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-    }
+    # As a user runs it: no uv on PATH (cdk.json's app command reaches it through scripts/uv).
+    env = env_without_uv(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", CDK_DISABLE_CLI_TELEMETRY="true")
     # No credentials or profile: nothing to look up, no network.
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         env.pop(name, None)
@@ -99,22 +95,3 @@ def test_cdk_cli_synth_and_cfn_lint(placeholder_layer: Path, tmp_path: Path) -> 
 
 def test_cfn_lint_clean_for_prod(prod: Synthesized) -> None:
     assert _lint(prod.outdir / "TaskAssistant-prod.template.json") == []
-
-
-def test_cli_synth_without_env_names_the_choices(tmp_path: Path) -> None:
-    """The app refuses to guess an environment and says which ones exist."""
-    result = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "uv"), "run", "--no-sync", "python", "cdk/app.py"],
-        cwd=REPO_ROOT,
-        env={
-            **os.environ,
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-            "CDK_OUTDIR": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert "-c env=<name>" in result.stderr and "prod" in result.stderr

@@ -62,7 +62,15 @@ def describe_model(settings: Settings) -> str:
 
 
 def banner(
-    *, url: str, settings: Settings, aws: EmbeddedAWS, jwks_url: str, user: str, token: str, data: str
+    *,
+    url: str,
+    port: int,
+    settings: Settings,
+    aws: EmbeddedAWS,
+    jwks_url: str,
+    user: str,
+    token: str,
+    data: str,
 ) -> str:
     create = {
         "type": "threads.create",
@@ -89,13 +97,13 @@ A token for user "{user}" (valid 12 hours):
   export TOKEN={token}
 
 More tokens, for any user (works while this runs):
-  uv run task-assistant-token alice      (make token USER_NAME=alice)
+  make token USER_NAME=alice
 
 Try:
   curl -s {url}/health
   curl -s -H "Authorization: Bearer $TOKEN" {url}/tasks
   curl -sN -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' {url}/chatkit -d {body}
-  uv run task-assistant-chat --url {url} --local-user {user}      (make chat)
+  make chat PORT={port} USER_NAME={user}
 
 Ctrl-C stops the server{" and saves a final snapshot" if "snapshot" in data else ""}.
 """
@@ -149,7 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         token = issuer.mint(args.user)
         print(
             banner(
-                url=url, settings=settings, aws=aws, jwks_url=jwks.url, user=args.user, token=token, data=data
+                url=url,
+                port=args.port,
+                settings=settings,
+                aws=aws,
+                jwks_url=jwks.url,
+                user=args.user,
+                token=token,
+                data=data,
             )
         )
         sys.stdout.flush()
