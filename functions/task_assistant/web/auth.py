@@ -18,11 +18,13 @@ at ``JWKS_URL`` (configured separately from the issuer: moto and the local issue
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
@@ -30,7 +32,6 @@ import jwt
 from jwt import PyJWK
 
 from task_assistant.settings import Settings
-from task_assistant.storage.clients import run_sync
 
 Door = Literal["function_url", "api_gateway"]
 
@@ -60,23 +61,31 @@ class AuthError(Exception):
 
 
 class AuthUnavailableError(Exception):
-    """Tokens cannot be checked right now (JWKS unreachable, auth not configured): a server fault."""
+    """Tokens cannot be checked right now (JWKS unreachable, auth not configured): a server fault.
 
+    ``retry_after_seconds`` (when known) becomes the 503's ``Retry-After``: a client should retry, not sign
+    the user out.
+    """
 
-@dataclass(frozen=True)
-class _KeySet:
-    keys: dict[str, PyJWK]
-    fetched_at: float
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class JWKSCache:
     """Signing keys by ``kid`` from a JWKS URL, fetched lazily and cached for the process.
 
-    An unknown ``kid`` triggers a refetch, at most once per ``min_refresh_seconds`` (key rotation is
-    picked up within a minute; a flood of made-up ``kid`` values cannot turn into a flood of fetches).
-    Fetches run on a worker thread (:func:`run_sync`), never on the event loop, and are serialised by a
-    thread lock so concurrent requests with a new ``kid`` share one fetch. The lock is a thread lock, not
-    an asyncio one, because Mangum may drive the app from a fresh event loop per invocation.
+    - An unknown ``kid`` triggers a refetch at most once per ``min_refresh_seconds`` after the last
+      *successful* fetch (rotation is picked up within a minute; made-up ``kid`` values cannot turn into a
+      flood of fetches). A failed fetch never starts that window: the next request after the JWKS is back
+      fetches again, once the failure backoff (``backoff_seconds`` doubling up to ``max_backoff_seconds``)
+      has passed; until then a key that is not known answers :class:`AuthUnavailableError` (503 with
+      ``Retry-After``), never a 401 that would sign a valid user out.
+    - Single flight: concurrent requests share the one fetch in progress.
+    - Fetches run on this cache's own thread, and waiting requests wait on the event loop
+      (``asyncio.wrap_future``), not on worker threads: a hanging JWKS cannot starve the thread pool that
+      every boto3 call needs. The bookkeeping lock is a thread lock held only for bookkeeping, never during
+      I/O, because Mangum may drive the app from a fresh event loop per invocation.
     """
 
     def __init__(
@@ -84,51 +93,79 @@ class JWKSCache:
         url: str,
         *,
         min_refresh_seconds: float = 60.0,
-        timeout_seconds: float = 5.0,
+        timeout_seconds: float = 3.0,
+        backoff_seconds: float = 0.25,
+        max_backoff_seconds: float = 4.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.min_refresh_seconds = min_refresh_seconds
         self.timeout_seconds = timeout_seconds
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, PyJWK] = {}
-        self._last_attempt: float | None = None
+        self._fetched_at: float | None = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self._inflight: concurrent.futures.Future[None] | None = None
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="jwks")
         self.fetch_count = 0
 
     async def get_key(self, kid: str) -> PyJWK:
-        """The verification key for ``kid``; :class:`AuthError` if the JWKS does not hold it."""
+        """The verification key for ``kid``.
+
+        :class:`AuthError` if the (reachable) JWKS does not hold it; :class:`AuthUnavailableError` if it is
+        not known and the JWKS cannot be reached right now.
+        """
         key = self._keys.get(kid)
         if key is not None:
             return key
-        return await run_sync(self._get_key_blocking, kid)
+        fetch = self._fetch_if_due()
+        if fetch is not None:
+            await asyncio.wrap_future(fetch)
+        key = self._keys.get(kid)
+        if key is None:
+            raise AuthError("token signed with an unknown key")
+        return key
 
-    def _get_key_blocking(self, kid: str) -> PyJWK:
+    def _fetch_if_due(self) -> concurrent.futures.Future[None] | None:
+        """The fetch to wait for (the one in flight, or a new one), or None when none is due."""
         with self._lock:
-            key = self._keys.get(kid)
-            if key is not None:  # another request fetched it while this one waited for the lock
-                return key
+            if self._inflight is not None and not self._inflight.done():
+                return self._inflight
             now = self._clock()
-            if self._last_attempt is None or now - self._last_attempt >= self.min_refresh_seconds:
-                self._last_attempt = now
-                self._keys = self._fetch()
-            key = self._keys.get(kid)
-            if key is None:
-                raise AuthError("token signed with an unknown key")
-            return key
+            if now < self._retry_at:
+                raise AuthUnavailableError(
+                    f"JWKS at {self.url} unreachable; next attempt in {self._retry_at - now:.1f} s",
+                    retry_after_seconds=max(1, math.ceil(self._retry_at - now)),
+                )
+            if self._fetched_at is not None and now - self._fetched_at < self.min_refresh_seconds:
+                return None
+            self._inflight = self._executor.submit(self._fetch_and_store)
+            return self._inflight
 
-    def _fetch(self) -> dict[str, PyJWK]:
+    def _fetch_and_store(self) -> None:
         self.fetch_count += 1
         try:
             response = httpx.get(self.url, timeout=self.timeout_seconds, follow_redirects=False)
             response.raise_for_status()
-            document = response.json()
+            keys = parse_jwks(response.json())
         except (httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
-            if self._keys:
-                # Keep serving the keys we have: a JWKS blip must not log everybody out.
-                return self._keys
-            raise AuthUnavailableError(f"cannot fetch JWKS from {self.url}: {exc}") from exc
-        return parse_jwks(document)
+            with self._lock:
+                self._failures += 1
+                backoff = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (self._failures - 1))
+                self._retry_at = self._clock() + backoff
+            raise AuthUnavailableError(
+                f"cannot fetch JWKS from {self.url}: {exc}", retry_after_seconds=max(1, math.ceil(backoff))
+            ) from exc
+        with self._lock:
+            # The document is the truth: a key it no longer lists is revoked.
+            self._keys = keys
+            self._fetched_at = self._clock()
+            self._failures = 0
+            self._retry_at = 0.0
 
 
 def parse_jwks(document: Any) -> dict[str, PyJWK]:

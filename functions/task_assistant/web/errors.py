@@ -168,8 +168,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def auth_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AuthUnavailableError)
         logger.error("authentication unavailable", extra={"reason": str(exc)})
-        return error_response(request, 503, "authentication is temporarily unavailable")
+        retry = exc.retry_after_seconds
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return error_response(request, 503, "authentication is temporarily unavailable", headers=headers)
 
     async def request_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

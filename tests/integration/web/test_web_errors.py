@@ -15,9 +15,10 @@ import pytest
 from fastapi import FastAPI
 from web_helpers import ChatKitCaller, chatkit_factory, serve, user_message
 
-from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client
+from task_assistant.storage.embedded import free_port
 from task_assistant.storage.rate_limits import RateLimitStore
 from task_assistant.web.app import create_app
 from task_assistant.web.errors import GENERIC_SERVER_MESSAGE
@@ -265,6 +266,26 @@ def test_missing_auth_configuration_is_a_server_fault_not_a_client_error(user: s
     with serve(create_app(settings, door="function_url")) as url:
         response = httpx.get(f"{url}/tasks", headers={"Authorization": "Bearer a.b.c"})
     assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
+
+
+def test_unreachable_jwks_is_a_503_with_retry_after_on_both_kinds_of_request() -> None:
+    """A valid token while the JWKS cannot be reached: retry later (503 + Retry-After), never a 401."""
+    issuer = LocalIssuer.generate()
+    settings = Settings(
+        dynamodb_endpoint_url="http://127.0.0.1:9",
+        jwt_issuer=LOCAL_ISSUER,
+        jwks_url=f"http://127.0.0.1:{free_port()}/.well-known/jwks.json",
+        jwt_client_ids=[LOCAL_CLIENT_ID],
+    )
+    headers = {"Authorization": f"Bearer {issuer.mint('alice')}"}
+    with serve(create_app(settings, door="function_url")) as url:
+        tasks = httpx.get(f"{url}/tasks", headers=headers)
+        create = {"type": "threads.create", "params": {"input": user_message("hello")}}
+        chat = httpx.post(f"{url}/chatkit", headers=headers, json=create)
+    for response in (tasks, chat):
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
 
 
 class _FailingStreamServer:

@@ -6,17 +6,22 @@ HTTP on loopback, exactly as the app verifies Cognito's.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.to_thread
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
+from task_assistant.storage.embedded import free_port
 from task_assistant.web.auth import (
     AuthError,
     AuthUnavailableError,
@@ -218,6 +223,48 @@ async def test_unreachable_jwks_is_a_server_fault(issuer: LocalIssuer) -> None:
     )
     with pytest.raises(AuthUnavailableError):
         await verifier.verify(issuer.mint("alice"))
+
+
+async def test_jwks_outage_at_start_is_a_503_and_recovers_on_the_first_request_after(
+    issuer: LocalIssuer,
+) -> None:
+    """A failed first fetch must not poison auth: no 401 for a valid token, and no minute-long window."""
+    port = free_port()
+    now = [0.0]
+    cache = JWKSCache(f"http://127.0.0.1:{port}/.well-known/jwks.json", clock=lambda: now[0])
+    verifier = TokenVerifier(issuer=LOCAL_ISSUER, client_ids=[LOCAL_CLIENT_ID], jwks=cache)
+    with pytest.raises(AuthUnavailableError) as down:
+        await verifier.verify(issuer.mint("alice"))
+    assert down.value.retry_after_seconds is not None and down.value.retry_after_seconds >= 1
+    with pytest.raises(AuthUnavailableError):  # inside the backoff: answered without another fetch
+        await verifier.verify(issuer.mint("alice"))
+    assert cache.fetch_count == 1
+    server = JWKSServer(issuer.jwks(), port=port).start()
+    try:
+        now[0] += cache.backoff_seconds  # the JWKS is back and the short backoff has passed
+        assert (await verifier.verify(issuer.mint("alice")))["sub"] == "alice"
+        assert cache.fetch_count == 2
+    finally:
+        server.stop()
+
+
+async def test_hanging_jwks_is_fetched_once_and_leaves_the_thread_pool_free(issuer: LocalIssuer) -> None:
+    """45 requests wait for a JWKS that accepts connections and never answers: they share one fetch, and
+    meanwhile worker threads (which every boto3 call needs; anyio lends 40) stay available."""
+    with socket.socket() as silent:  # listens, accepts into the backlog, never reads or answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(128)
+        port = silent.getsockname()[1]
+        cache = JWKSCache(f"http://127.0.0.1:{port}/jwks.json", timeout_seconds=2.0)
+        verifier = TokenVerifier(issuer=LOCAL_ISSUER, client_ids=[LOCAL_CLIENT_ID], jwks=cache)
+        token = issuer.mint("alice")
+        waiting = [asyncio.create_task(verifier.verify(token)) for _ in range(45)]
+        await asyncio.sleep(0)  # let every request reach the fetch
+        await asyncio.gather(*(anyio.to_thread.run_sync(threading.get_ident) for _ in range(80)))
+        assert not any(task.done() for task in waiting), "the thread pool waited for the JWKS"
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, AuthUnavailableError) for r in results)
+    assert cache.fetch_count == 1
 
 
 def test_authorizer_claims_rest_and_http_api() -> None:
