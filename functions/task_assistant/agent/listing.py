@@ -1,9 +1,12 @@
-"""Conventions of the text the model sees: task lists and attachment notes.
+"""Conventions of the text the model sees: task lists, attachment notes and ``list_tasks`` results.
 
 When the assistant shows tasks, the thread keeps a widget item. Models read thread history as text, so
 the converter renders that widget with :func:`format_task_list`; "the second one" in a later message
 then means line 2 of the most recent list. The offline model reads the same text back with
 :func:`parse_task_list`, so both directions live here and cannot drift apart.
+
+Within a turn, the rows come from the ``list_tasks`` tool's own output instead: :func:`listed_tasks_of`
+reads it for both the chat server (which draws the widget) and the offline model (which refers to rows).
 
 Format (one task per line, numbered as the user sees them)::
 
@@ -14,8 +17,9 @@ Format (one task per line, numbered as the user sees them)::
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 TASK_LIST_HEADER = "Task list shown to the user (numbered as displayed):"
@@ -58,3 +62,37 @@ def parse_task_list(text: str) -> list[ListedTask] | None:
         if match:
             rows.append(ListedTask(id=match[4], title=match[3], completed=match[2] == "x"))
     return rows
+
+
+def tool_output_text(output: object) -> str:
+    """The text of a tool output as the Agents SDK passes it on.
+
+    A string, a content part (``{"type": "text", "text": ...}``, or a pydantic model of one), or a list
+    of parts, whose texts are joined. A part without text counts as its JSON.
+    """
+    if isinstance(output, str):
+        return output
+    dump = getattr(output, "model_dump", None)
+    if callable(dump):
+        output = dump(exclude_none=True)
+    if isinstance(output, Mapping):
+        return str(output["text"]) if "text" in output else json.dumps(output)
+    if isinstance(output, list):
+        return "".join(tool_output_text(part) for part in output)
+    return str(output)
+
+
+def listed_tasks_of(output: object) -> list[ListedTask] | None:
+    """The rows of a successful ``list_tasks`` output (``{"tasks": [...]}``); None for an error text."""
+    try:
+        payload = json.loads(tool_output_text(output))
+    except ValueError:
+        return None
+    tasks = payload.get("tasks") if isinstance(payload, dict) else None
+    if not isinstance(tasks, list):
+        return None
+    return [
+        ListedTask(id=str(t["id"]), title=str(t.get("title", "")), completed=bool(t.get("completed")))
+        for t in tasks
+        if isinstance(t, dict) and "id" in t
+    ]

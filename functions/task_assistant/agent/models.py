@@ -197,7 +197,7 @@ class ModelFactory:
     async def _build(self) -> Model:
         choice = self.choice
         if choice.kind == "offline":
-            from task_assistant.agent.offline_model import OfflineModel
+            from task_assistant.agent.offline import OfflineModel
 
             return OfflineModel()
 

@@ -54,7 +54,7 @@ from chatkit.types import (
 )
 
 from task_assistant.agent.agent import MAX_TURNS, build_agent
-from task_assistant.agent.listing import ListedTask
+from task_assistant.agent.listing import ListedTask, listed_tasks_of
 from task_assistant.agent.models import ModelConfigurationError, ModelFactory
 from task_assistant.chat.converter import Delivery, TaskThreadItemConverter
 from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
@@ -154,32 +154,6 @@ _ICONS: dict[str, IconName] = {
     "update_task": "write",
     "delete_task": "dot",
 }
-
-
-def _tool_output_text(result: object) -> str:
-    if isinstance(result, str):
-        return result
-    if isinstance(result, Mapping):
-        return str(result.get("text", ""))
-    if isinstance(result, list):
-        return "".join(_tool_output_text(part) for part in result)
-    return str(result)
-
-
-def listed_tasks_of(result: object) -> list[ListedTask] | None:
-    """The tasks of a successful ``list_tasks`` result (``{"tasks": [...]}``); None for an error."""
-    try:
-        payload = json.loads(_tool_output_text(result))
-    except ValueError:
-        return None
-    tasks = payload.get("tasks") if isinstance(payload, dict) else None
-    if not isinstance(tasks, list):
-        return None
-    return [
-        ListedTask(id=str(t["id"]), title=str(t.get("title", "")), completed=bool(t.get("completed")))
-        for t in tasks
-        if isinstance(t, dict) and "id" in t
-    ]
 
 
 class TurnHooks(RunHooks[AgentContext[RequestContext]]):

@@ -15,7 +15,7 @@ from agents.models.interface import Model
 from fastapi import FastAPI
 
 from task_assistant.agent.models import ModelFactory
-from task_assistant.agent.offline_model import OfflineModel
+from task_assistant.agent.offline import OfflineModel
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +17,8 @@ from pydantic import SecretStr
 
 from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.models import ModelConfigurationError, ModelFactory, _key_from_secret, choose_model
-from task_assistant.agent.offline_model import OfflineModel
-from task_assistant.chat.server import listed_tasks_of, progress_text, title_from_message
+from task_assistant.agent.offline import OfflineModel
+from task_assistant.chat.server import progress_text, title_from_message
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget
 from task_assistant.settings import Settings
@@ -130,15 +129,6 @@ def test_widget_round_trips_through_storage_json() -> None:
     assert tree["children"][1]["children"][0]["children"][-1]["type"] == "Badge"
     assert rows_of(task_list_widget([])) == []
     assert copy_text(rows) == "[ ] buy milk\n[x] call mom"
-
-
-def test_list_tool_output_to_rows() -> None:
-    text = json.dumps(
-        {"status": "all", "tasks": [{"id": ID1, "title": "a", "completed": True}], "next_cursor": None}
-    )
-    assert listed_tasks_of({"type": "text", "text": text}) == [ListedTask(ID1, "a", True)]
-    assert listed_tasks_of(text) == [ListedTask(ID1, "a", True)]
-    assert listed_tasks_of("No task found") is None
 
 
 def test_attachment_delivery_follows_what_the_provider_can_fetch() -> None:

@@ -1,0 +1,58 @@
+"""The offline model: a deterministic, network-free stand-in for an LLM behind the same agent and tools.
+
+It implements the Agents SDK :class:`~agents.models.interface.Model` interface, so the Runner, the MCP
+task tools, ChatKit's streaming bridge and the stores all run exactly as they do with OpenAI; only the
+"thinking" is a small rule-based parser. It is what runs when no API key is configured, and it makes
+the whole assistant usable (and testable) on a laptop with no account.
+
+Modules, in the order one call runs through them: :mod:`.conversation` reads the model input,
+:mod:`.intents` understands the user's message, :mod:`.planner` decides the next step, :mod:`.events`
+builds the Responses API output and stream, and :mod:`.model` is the ``Model`` that ties them together.
+
+One call of the model looks at the conversation it is given and either
+
+- calls a task tool (a ``function_call`` output item with the task tools' own argument names), or
+- after the tool results of this turn are in, streams a short reply in several text deltas.
+
+What it understands (case-insensitive, everyday phrasings):
+
+=============  ==========================================================================
+add            "add buy milk", "remind me to call mom", "I need to water the plants",
+               "add buy milk with note: 2 litres", "new task: pay rent"
+list           "what's on my list", "show my tasks", "list completed tasks", "what's left"
+complete       "mark buy milk as done", "I finished call mom", "complete the first one",
+               "buy milk is done", "check off #2"
+reopen         "reopen buy milk", "mark buy milk as not done", "uncheck the second one"
+rename         "rename buy milk to buy oat milk", "change the 2nd one to call dad"
+notes          "add a note to buy milk: semi-skimmed", "note for pay rent: before the 5th"
+delete         "delete the second one", "remove call mom", "get rid of the last one"
+=============  ==========================================================================
+
+A task is named by its title, by a task id, or by its position ("the second one", "#2", "the last
+one") in the most recent list shown in the conversation: the last ``list_tasks`` result of this turn,
+or else the last task-list widget in the history (rendered by :mod:`task_assistant.agent.listing`). If
+no list is known yet, it lists the tasks first and then acts. Attachments are acknowledged by name;
+greetings and anything it does not understand get a short help text.
+"""
+
+from task_assistant.agent.offline.conversation import Conversation, read_conversation
+from task_assistant.agent.offline.events import OFFLINE_MODEL_NAME, stream_events_for
+from task_assistant.agent.offline.intents import Intent, IntentKind, ordinal_of, parse_intent
+from task_assistant.agent.offline.model import OfflineModel
+from task_assistant.agent.offline.planner import HELP_TEXT, Call, Reply, decide
+
+__all__ = [
+    "HELP_TEXT",
+    "OFFLINE_MODEL_NAME",
+    "Call",
+    "Conversation",
+    "Intent",
+    "IntentKind",
+    "OfflineModel",
+    "Reply",
+    "decide",
+    "ordinal_of",
+    "parse_intent",
+    "read_conversation",
+    "stream_events_for",
+]
