@@ -27,14 +27,12 @@ from fastapi.responses import JSONResponse, Response
 
 from task_assistant.settings import Settings
 from task_assistant.web.deps import SettingsDep
+from task_assistant.web.page_paths import ASSETS, CONFIG_PATH, PAGE_PATH
 
 STATIC_DIR = Path(__file__).with_name("static")
 CHATKIT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 CHATKIT_ORIGIN = "https://cdn.platform.openai.com"
 COGNITO_SCOPES = ("openid", "email", "profile")
-
-#: Files served under ``/web/`` (name -> media type); nothing else in ``static/`` is reachable.
-ASSETS = {"page.js": "text/javascript; charset=utf-8", "page.css": "text/css; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -139,14 +137,14 @@ _PAGE_HEADERS = {
 }
 
 
-@router.get("/")
+@router.get(PAGE_PATH)
 async def page(request: Request, settings: SettingsDep) -> Response:
     config = page_config(settings, page_base_url(settings, request), _local_sign_in(request))
     headers = {**_PAGE_HEADERS, "Content-Security-Policy": content_security_policy(settings, config)}
     return Response(_static("index.html"), media_type="text/html; charset=utf-8", headers=headers)
 
 
-@router.get("/web/config.json")
+@router.get(CONFIG_PATH)
 async def config_document(request: Request, settings: SettingsDep) -> JSONResponse:
     config = page_config(settings, page_base_url(settings, request), _local_sign_in(request))
     return JSONResponse(config, headers={"Cache-Control": "no-store"})

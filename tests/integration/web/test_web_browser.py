@@ -36,7 +36,8 @@ from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.local.web_sign_in import install_local_sign_in
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
-from task_assistant.web.page import ASSETS, CHATKIT_SCRIPT_URL, STATIC_DIR, content_security_policy
+from task_assistant.web.page import CHATKIT_SCRIPT_URL, STATIC_DIR, content_security_policy
+from task_assistant.web.page_paths import ASSETS
 from task_assistant.web.services import Services
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -15,6 +15,7 @@ from task_assistant.settings import Settings
 from task_assistant.web import cors
 from task_assistant.web.app import create_app
 from task_assistant.web.page import CHATKIT_ORIGIN, CHATKIT_SCRIPT_URL
+from task_assistant.web.page_paths import PUBLIC_PATHS
 from task_assistant.web.services import Services
 
 ALLOWED = "http://localhost:5173"
@@ -181,5 +182,7 @@ def test_local_token_route_refuses_bad_names_and_non_loopback_hosts(local_page_u
 
 
 def test_page_routes_need_no_token_but_stay_out_of_the_api_docs(chat_url: str) -> None:
+    for path in PUBLIC_PATHS:
+        assert httpx.get(f"{chat_url}{path}").status_code == 200, path
     paths = httpx.get(f"{chat_url}/openapi.json").json()["paths"]
     assert "/" not in paths and not any(path.startswith(("/web", "/local")) for path in paths)
