@@ -28,11 +28,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from cognito_stand_in import CognitoStandIn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web_helpers import assistant_text, chatkit_factory, serve
 
-from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LocalIssuer
 from task_assistant.local.web_sign_in import install_local_sign_in
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
@@ -214,16 +215,17 @@ def test_offline_page_from_another_origin_signs_in_and_chats_through_the_real_pr
     assert [t["title"] for t in tasks["tasks"]] == ["buy milk"]
 
 
-def test_page_hands_the_web_component_its_server_token_and_upload_strategy(
+def test_page_served_by_the_app_hands_the_web_component_its_server_token_and_upload_strategy(
     stack: Stack, page: Page, user: str
 ) -> None:
+    """The page as `make dev` serves it (the app's own origin and Content-Security-Policy)."""
     # (With this route active Playwright fakes preflights: CORS is the other test's business.)
     page.route(
         CHATKIT_SCRIPT_URL, lambda route: route.fulfill(body=STAND_IN_WIDGET, content_type="text/javascript")
     )
     sent: dict[str, dict[str, str]] = {}
     page.on("request", lambda r: sent.__setitem__(r.url, r.headers) if r.method in ("POST", "GET") else None)
-    page.goto(f"{stack.page_url}?user={user}")
+    page.goto(f"{stack.app_url}/?user={user}")
 
     expect(page.locator("openai-chatkit")).to_be_attached()
     expect(page.locator("#chatkit-notice")).to_be_hidden()
@@ -264,3 +266,51 @@ def test_page_hands_the_web_component_its_server_token_and_upload_strategy(
     # Anything else the widget fetches (presigned uploads) goes out without the token.
     page.evaluate("(url) => window.chatkitOptions.api.fetch(url)", f"{stack.app_url}/health")
     assert "authorization" not in sent[f"{stack.app_url}/health"]
+
+
+# --- deployed mode: Cognito managed login, authorization code + PKCE ------------------------------
+
+
+@pytest.fixture(scope="module")
+def cognito_page(web_settings: Settings, issuer: LocalIssuer) -> Iterator[tuple[str, CognitoStandIn]]:
+    """The app as deployed (no local token route) with sign-in at a stand-in for Cognito's hosted UI.
+
+    The stand-in says its tokens last 30 s, so the page counts them as stale at once and must use the
+    refresh token: both grants of the flow are exercised.
+    """
+    with CognitoStandIn(
+        issuer, client_id=LOCAL_CLIENT_ID, user="carol-sub", email="carol@example.com", expires_in=30
+    ) as cognito:
+        settings = web_settings.model_copy(
+            update={"page_auth_domain": cognito.url, "page_client_id": LOCAL_CLIENT_ID}
+        )
+        services = Services(settings, chatkit_factory=chatkit_factory())
+        with serve(create_app(settings, door="function_url", services=services)) as app_url:
+            cognito.redirect_uri = f"{app_url}/"
+            yield app_url, cognito
+
+
+def test_deployed_page_signs_in_with_code_and_pkce_chats_and_signs_out(
+    cognito_page: tuple[str, CognitoStandIn], page: Page
+) -> None:
+    app_url, cognito = cognito_page
+    page.goto(f"{app_url}/")
+    expect(page.locator("#sign-in")).to_be_visible()
+    expect(page.locator("#account")).to_be_hidden()
+
+    page.get_by_role("button", name="Sign in").click()  # to the hosted UI and back with ?code=&state=
+    expect(page.locator("#account-name")).to_have_text("Signed in as carol@example.com")
+    assert page.url == f"{app_url}/"  # the code and state are gone from the address bar
+    assert cognito.refused == []
+    assert cognito.grants[:2] == ["authorization_code", "refresh_token"]
+
+    expect(page.locator("#chatkit-notice")).to_be_visible()  # offline here, as in the other tests
+    page.get_by_label("Message").fill("add book the flights")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#transcript li.assistant").first).to_contain_text(
+        "Added \u201cbook the flights\u201d"
+    )
+
+    page.get_by_role("button", name="Sign out").click()  # Cognito's /logout, then back to the page
+    expect(page.locator("#sign-in")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.length") == 0
