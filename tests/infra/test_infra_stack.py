@@ -318,6 +318,8 @@ def test_code_asset_is_the_functions_directory_without_caches(synth: Synthesized
     asset = synth.outdir / f"asset.{key.removesuffix('.zip')}"
     names = {p.relative_to(asset).as_posix() for p in asset.rglob("*")}
     assert "run.sh" in names and "task_assistant/settings.py" in names
+    # The page's static files travel with the code (they are not Python).
+    assert {f"task_assistant/web/static/{f}" for f in ("index.html", "page.js", "page.css")} <= names
     assert (asset / "run.sh").stat().st_mode & 0o111, "run.sh must stay executable in the asset"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
