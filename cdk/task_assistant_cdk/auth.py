@@ -17,11 +17,15 @@ class Auth(Construct):
     """User pool (e-mail sign-in, strong passwords, TOTP MFA) and an app client without a secret.
 
     The client is public on purpose: the terminal client (SRP or password auth) and browser
-    apps (authorization code + PKCE) cannot keep a secret. The app verifies the tokens it
-    receives against :attr:`issuer` and :attr:`jwks_url`.
+    apps (authorization code + PKCE) cannot keep a secret. The stack's own page (``page_url``)
+    signs in through the domain's managed login (hosted UI) and is always a callback and sign-out
+    URL, next to the configured frontends'. The app verifies the tokens it receives against
+    :attr:`issuer` and :attr:`jwks_url`.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, page_url: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self.user_pool = cognito.UserPool(
             self,
@@ -72,8 +76,8 @@ class Auth(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=list(config.callback_urls),
-                logout_urls=list(config.logout_urls),
+                callback_urls=[*config.callback_urls, page_url],
+                logout_urls=[*config.logout_urls, page_url],
             ),
             prevent_user_existence_errors=True,
             enable_token_revocation=True,

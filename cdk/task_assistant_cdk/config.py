@@ -35,8 +35,13 @@ class EnvironmentConfig(BaseModel):
     point_in_time_recovery: bool = Field(description="DynamoDB point-in-time recovery (35 days).")
     log_retention_days: int = Field(description="CloudWatch Logs retention of functions and API access logs.")
     cors_origins: tuple[str, ...] = Field(description="Browser origins allowed by the API, URL and bucket.")
-    callback_urls: tuple[str, ...] = Field(description="OAuth (authorization code + PKCE) redirect URLs.")
-    logout_urls: tuple[str, ...] = Field(description="OAuth sign-out redirect URLs.")
+    callback_urls: tuple[str, ...] = Field(
+        description="OAuth (authorization code + PKCE) redirect URLs of your frontends; the stack's own "
+        "page (PageUrl) is always added."
+    )
+    logout_urls: tuple[str, ...] = Field(
+        description="OAuth sign-out redirect URLs; the stack's own page (PageUrl) is always added."
+    )
     self_sign_up: bool = Field(
         default=False, description="Let anyone create an account (else admins create users)."
     )
@@ -84,6 +89,12 @@ class EnvironmentConfig(BaseModel):
     )
     auth_domain_prefix: str | None = Field(
         default=None, description="Cognito hosted-UI domain prefix; default <prefix>-<account id>."
+    )
+    chatkit_domain_key: str = Field(
+        default="local-dev",
+        min_length=1,
+        description="domainKey the page hands the ChatKit web component; register the page's domain "
+        "(PageUrl output) in OpenAI's domain allowlist for a real one.",
     )
 
     @field_validator("log_retention_days")

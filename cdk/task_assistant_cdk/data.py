@@ -73,7 +73,9 @@ def table_from_spec(scope: Construct, spec: TableSpec, config: EnvironmentConfig
 class Data(Construct):
     """The chat table, the tasks table and the attachments bucket."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, page_origin: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self.chat_table = table_from_spec(self, CHAT_TABLE, config)
         self.tasks_table = table_from_spec(self, TASKS_TABLE, config)
@@ -94,20 +96,17 @@ class Data(Construct):
                     id="expire-with-chat-items", expiration=Duration.days(config.item_ttl_days + 1)
                 )
             )
-        cors = (
-            [
-                # Presigned PUT uploads and GET previews straight from the browser.
-                s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                    allowed_origins=list(config.cors_origins),
-                    allowed_headers=["*"],
-                    exposed_headers=["ETag"],
-                    max_age=3000,
-                )
-            ]
-            if config.cors_origins
-            else None
-        )
+        cors = [
+            # Presigned PUT uploads and GET previews straight from the browser: the configured
+            # frontends and the stack's own page.
+            s3.CorsRule(
+                allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowed_origins=[*config.cors_origins, page_origin],
+                allowed_headers=["*"],
+                exposed_headers=["ETag"],
+                max_age=3000,
+            )
+        ]
         self.bucket = s3.Bucket(
             self,
             "Attachments",

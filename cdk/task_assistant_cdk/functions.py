@@ -127,6 +127,7 @@ class Functions(Construct):
         config: EnvironmentConfig,
         data: Data,
         auth: Auth,
+        page_url: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -174,6 +175,10 @@ class Functions(Construct):
             "JWT_CLIENT_IDS": auth.client.user_pool_client_id,
             "OPENAI_MODEL": config.openai_model,
             "CORS_ORIGINS": ",".join(config.cors_origins),
+            # The page (GET /): its public URL, where it signs in, and the widget's domain key.
+            "PAGE_URL": page_url,
+            "PAGE_AUTH_DOMAIN": auth.domain.base_url(),
+            "CHATKIT_DOMAIN_KEY": config.chatkit_domain_key,
             "MAX_BODY_BYTES": str(config.max_body_bytes),
             "RATE_LIMIT_PER_MINUTE": str(config.rate_limit_per_minute),
             "POWERTOOLS_SERVICE_NAME": "task-assistant",

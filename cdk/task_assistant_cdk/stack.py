@@ -24,15 +24,21 @@ class TaskAssistantStack(Stack):
         Tags.of(self).add("project", "task-assistant")
         Tags.of(self).add("environment", config.name)
 
-        self.data = Data(self, "Data", config=config)
-        self.auth = Auth(self, "Auth", config=config)
-        self.functions = Functions(self, "Functions", config=config, data=self.data, auth=self.auth)
-        self.api = Api(self, "Api", config=config, auth=self.auth, functions=self.functions)
+        # The REST API first: the page's URL (made from its id) goes into the bucket's CORS, the app
+        # client's callback URLs and the functions' environment; the routes come last (see Api).
+        self.api = Api(self, "Api", config=config)
+        self.data = Data(self, "Data", config=config, page_origin=self.api.page_origin)
+        self.auth = Auth(self, "Auth", config=config, page_url=self.api.page_url)
+        self.functions = Functions(
+            self, "Functions", config=config, data=self.data, auth=self.auth, page_url=self.api.page_url
+        )
+        self.api.add_routes(auth=self.auth, functions=self.functions)
         self.observability = Observability(
             self, "Observability", config=config, data=self.data, functions=self.functions, api=self.api
         )
 
         outputs = {
+            "PageUrl": (self.api.page_url, "The page to try the assistant: Cognito sign-in, then chat"),
             "FunctionUrl": (
                 self.api.function_url.url,
                 "Streaming door (app verifies the JWT): ChatKit at <url>chatkit",

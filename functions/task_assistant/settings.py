@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -57,6 +57,28 @@ class Settings(BaseSettings):
     page_size_cap: int = Field(100, ge=1, le=1000)
     rate_limit_per_minute: int = Field(60, ge=0, description="Requests per user per minute (0: off).")
 
+    # The page to try the assistant in a browser (`GET /`, see task_assistant.web.page)
+    page_url: str | None = Field(
+        None,
+        description=(
+            "Public URL of the page, ending in '/' (Cognito redirect and sign-out URI; ChatKit is at "
+            "<page url>chatkit). Unset: taken from the request."
+        ),
+    )
+    page_auth_domain: str | None = Field(
+        None,
+        description="Cognito managed login base URL (https://<prefix>.auth.<region>.amazoncognito.com); "
+        "set: the page signs in with authorization code + PKCE.",
+    )
+    page_client_id: str | None = Field(
+        None, description="App client id the page signs in with; unset: the first of JWT_CLIENT_IDS."
+    )
+    chatkit_domain_key: str = Field(
+        "local-dev",
+        description="domainKey handed to the ChatKit web component (register the page's domain with "
+        "OpenAI for a real one; any value works on localhost).",
+    )
+
     log_level: str = Field("INFO")
     powertools_metrics_namespace: str = Field(
         "TaskAssistant", description="CloudWatch namespace of the Powertools metrics."
@@ -74,6 +96,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("page_url", "page_auth_domain")
+    @classmethod
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        name = str(info.field_name)
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{name.upper()} must be an http(s) URL, got {value!r}")
+        if name == "page_url":
+            # Relative URLs on the page (web/page.js, chatkit) resolve against it: it must name a directory.
+            return value if value.endswith("/") else value + "/"
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _history_fits_one_page(self) -> Settings:

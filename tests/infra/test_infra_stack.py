@@ -11,6 +11,8 @@ from infra_support import Synthesized
 
 from task_assistant.settings import Settings
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
+from task_assistant.web import cors
+from task_assistant.web.page_paths import PUBLIC_PATHS
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -47,6 +49,15 @@ def _policy_statements(s: Synthesized, fn_name: str) -> list[dict[str, Any]]:
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
+
+
+def _page_url(s: Synthesized) -> Any:
+    """The page URL as the template spells it (see test_page_url_is_made_from_the_api_id_and_stage_name)."""
+    return s.stack.resolve(s.stack.api.page_url)
+
+
+def _page_origin(s: Synthesized) -> Any:
+    return s.stack.resolve(s.stack.api.page_origin)
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -122,10 +133,12 @@ def test_bucket_blocks_public_access_and_requires_tls(synth: Synthesized) -> Non
     assert deny_plain_http and deny_plain_http[0]["Action"] == "s3:*"
 
 
-def test_bucket_cors_allows_presigned_uploads_from_configured_origins_only(synth: Synthesized) -> None:
+def test_bucket_cors_allows_presigned_uploads_from_configured_origins_and_the_page_only(
+    synth: Synthesized,
+) -> None:
     rules = synth.one("AWS::S3::Bucket")["Properties"]["CorsConfiguration"]["CorsRules"]
     assert len(rules) == 1
-    assert rules[0]["AllowedOrigins"] == list(synth.stack.config.cors_origins)
+    assert rules[0]["AllowedOrigins"] == [*synth.stack.config.cors_origins, _page_origin(synth)]
     assert "*" not in rules[0]["AllowedOrigins"]
     assert set(rules[0]["AllowedMethods"]) == {"PUT", "GET", "HEAD"}
 
@@ -198,17 +211,20 @@ def test_app_client_is_public_with_srp_password_and_pkce_code_flow(synth: Synthe
     assert props["AllowedOAuthFlows"] == ["code"]
     assert props["AllowedOAuthFlowsUserPoolClient"] is True
     assert set(props["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
-    assert props["CallbackURLs"] == list(synth.stack.config.callback_urls)
-    assert props["LogoutURLs"] == list(synth.stack.config.logout_urls)
+    # The configured frontends' URLs, and the stack's own page (it signs in with code + PKCE).
+    assert props["CallbackURLs"] == [*synth.stack.config.callback_urls, _page_url(synth)]
+    assert props["LogoutURLs"] == [*synth.stack.config.logout_urls, _page_url(synth)]
     assert props["PreventUserExistenceErrors"] == "ENABLED"
     assert synth.one("AWS::Cognito::UserPoolDomain")
 
 
 def test_callback_urls_differ_per_environment(dev: Synthesized, prod: Synthesized) -> None:
-    dev_urls = dev.one("AWS::Cognito::UserPoolClient")["Properties"]["CallbackURLs"]
-    prod_urls = prod.one("AWS::Cognito::UserPoolClient")["Properties"]["CallbackURLs"]
-    assert all(url.startswith("http://localhost") for url in dev_urls)
-    assert all(url.startswith("https://") for url in prod_urls)
+    *dev_urls, dev_page = dev.one("AWS::Cognito::UserPoolClient")["Properties"]["CallbackURLs"]
+    *prod_urls, prod_page = prod.one("AWS::Cognito::UserPoolClient")["Properties"]["CallbackURLs"]
+    assert dev_urls and all(url.startswith("http://localhost") for url in dev_urls)
+    assert prod_urls and all(url.startswith("https://") for url in prod_urls)
+    assert (dev_page, prod_page) == (_page_url(dev), _page_url(prod))
+    assert _dump(dev_page).endswith('"/dev/"]]}') and _dump(prod_page).endswith('"/prod/"]]}')
 
 
 def test_openai_secret_is_created_without_a_value(synth: Synthesized) -> None:
@@ -302,6 +318,8 @@ def test_code_asset_is_the_functions_directory_without_caches(synth: Synthesized
     asset = synth.outdir / f"asset.{key.removesuffix('.zip')}"
     names = {p.relative_to(asset).as_posix() for p in asset.rglob("*")}
     assert "run.sh" in names and "task_assistant/settings.py" in names
+    # The page's static files travel with the code (they are not Python).
+    assert {f"task_assistant/web/static/{f}" for f in ("index.html", "page.js", "page.css")} <= names
     assert (asset / "run.sh").stat().st_mode & 0o111, "run.sh must stay executable in the asset"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
@@ -325,6 +343,9 @@ APP_VARIABLES = {
     "RATE_LIMIT_PER_MINUTE",
     "ENVIRONMENT",
     "LOG_LEVEL",
+    "PAGE_URL",
+    "PAGE_AUTH_DOMAIN",
+    "CHATKIT_DOMAIN_KEY",
 }
 
 
@@ -348,6 +369,10 @@ def test_app_environment_names_settings_fields_and_points_at_stack_resources(
     assert issuer_parts[0] == "https://cognito-idp." and pool in issuer_parts
     assert env["JWKS_URL"]["Fn::Join"][1][-1] == "/.well-known/jwks.json"
     assert env["CORS_ORIGINS"] == ",".join(stack.config.cors_origins)
+    assert env["PAGE_URL"] == _page_url(synth)
+    assert env["PAGE_AUTH_DOMAIN"] == stack.resolve(stack.auth.domain.base_url())
+    assert {"Ref": synth.logical_id(stack.auth.domain)} in env["PAGE_AUTH_DOMAIN"]["Fn::Join"][1]
+    assert env["CHATKIT_DOMAIN_KEY"] == stack.config.chatkit_domain_key
     assert env["ENVIRONMENT"] == synth.env
     assert env["POWERTOOLS_SERVICE_NAME"] == "task-assistant"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "TaskAssistant"
@@ -435,20 +460,49 @@ def _methods(s: Synthesized) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_gateway_errors_carry_cors_headers_when_one_origin_is_configured(
-    dev: Synthesized, prod: Synthesized
-) -> None:
-    responses = {
-        r["Properties"]["ResponseType"]: r["Properties"]
-        for r in prod.resources("AWS::ApiGateway::GatewayResponse").values()
+def _gateway_responses(s: Synthesized) -> dict[str, dict[str, str]]:
+    return {
+        r["Properties"]["ResponseType"]: r["Properties"]["ResponseParameters"]
+        for r in s.resources("AWS::ApiGateway::GatewayResponse").values()
     }
+
+
+def test_gateway_errors_carry_cors_headers_for_one_origin(prod: Synthesized) -> None:
+    """API Gateway's own 401/403/429/5XX never reach the app: a browser must still be able to read them."""
+    responses = _gateway_responses(prod)
+    # The defaults; UNAUTHORIZED, ACCESS_DENIED, THROTTLED etc. inherit them (none is overridden).
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
-    for response in responses.values():
-        assert response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
+    for params in responses.values():
+        assert params["gatewayresponse.header.Access-Control-Allow-Origin"] == (
             f"'{prod.stack.config.cors_origins[0]}'"
         )
+        assert params["gatewayresponse.header.Vary"] == "'Origin'"
+        assert params["gatewayresponse.header.Access-Control-Expose-Headers"] == (
+            f"'{','.join(cors.EXPOSE_HEADERS)}'"
+        )
+
+
+def test_gateway_errors_carry_a_wildcard_origin_for_several_origins(dev: Synthesized) -> None:
+    """A gateway response cannot echo a matching Origin; with several origins it answers ``*`` (no user
+    data in these answers, and the API never uses cookies, so no credentialed request needs them)."""
     assert len(dev.stack.config.cors_origins) > 1
-    assert not dev.resources("AWS::ApiGateway::GatewayResponse")  # a static header cannot name two origins
+    responses = _gateway_responses(dev)
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for params in responses.values():
+        assert params["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+        assert "gatewayresponse.header.Access-Control-Allow-Credentials" not in params
+        assert "gatewayresponse.header.Vary" not in params
+
+
+def test_gateway_error_headers_per_number_of_origins() -> None:
+    from task_assistant_cdk.api import gateway_error_cors_headers
+
+    assert gateway_error_cors_headers([]) == {}  # no browser origin configured: no CORS at all
+    one = gateway_error_cors_headers(["https://a.example"])
+    assert one["Access-Control-Allow-Origin"] == "https://a.example"
+    several = gateway_error_cors_headers(["https://a.example", "https://b.example"])
+    assert several["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in several
 
 
 def test_routes_and_cognito_authorizer(synth: Synthesized) -> None:
@@ -460,12 +514,45 @@ def test_routes_and_cognito_authorizer(synth: Synthesized) -> None:
         {"Fn::GetAtt": [synth.logical_id(synth.stack.auth.user_pool), "Arn"]}
     ]
     assert {"/chatkit POST", "/tasks ANY", "/tasks/{proxy+} ANY"} <= set(methods)
+    page_routes = {f"{path} GET" for path in PUBLIC_PATHS}
+    assert page_routes <= set(methods)
     for route, method in methods.items():
         if method["HttpMethod"] == "OPTIONS":
             assert method["Integration"]["Type"] == "MOCK", route  # CORS preflight answers only
             continue
+        if route in page_routes:  # the page loads before sign-in; exactly these, GET only
+            assert method["AuthorizationType"] == "NONE", route
+            continue
         assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
         assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_page_is_served_by_the_api_function(synth: Synthesized, path: str) -> None:
+    integration = _methods(synth)[f"{path} GET"]["Integration"]
+    assert integration["Type"] == "AWS_PROXY"
+    assert synth.logical_id(synth.stack.functions.api) in _dump(integration["Uri"])
+
+
+def test_page_url_is_made_from_the_api_id_and_stage_name(synth: Synthesized) -> None:
+    """Not from ``rest_api.url``: that references the stage, which depends on every method, and the
+    functions (which the methods need) carry the page URL: a cycle CloudFormation refuses."""
+    rest_api = {"Ref": synth.logical_id(synth.stack.api.rest_api)}
+    assert _page_url(synth) == {
+        "Fn::Join": [
+            "",
+            [
+                "https://",
+                rest_api,
+                ".execute-api.",
+                {"Ref": "AWS::Region"},
+                ".",
+                {"Ref": "AWS::URLSuffix"},
+                f"/{synth.stack.config.name}/",
+            ],
+        ]
+    }
+    assert synth.raw["Outputs"]["PageUrl"]["Value"] == _page_url(synth)
 
 
 def test_chatkit_route_streams_from_the_streaming_function(synth: Synthesized) -> None:
@@ -523,7 +610,15 @@ def test_rest_api_preflight_is_answered_by_api_gateway_for_configured_origins(sy
         params = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
         origin = params["method.response.header.Access-Control-Allow-Origin"]
         assert origin.strip("'") == origins[0], route
-        assert "Authorization" in params["method.response.header.Access-Control-Allow-Headers"], route
+        # The app's own list (task_assistant.web.cors), web component headers included.
+        allowed = params["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
+        assert allowed == list(cors.ALLOW_HEADERS), route
+        assert "ChatKit-Frame-Instance-Id" in allowed, route
+        assert params["method.response.header.Access-Control-Max-Age"] == f"'{cors.MAX_AGE_SECONDS}'", route
+        # The first origin is the static header; the others are echoed when they ask.
+        response = method["Integration"]["IntegrationResponses"][0]
+        template = response.get("ResponseTemplates", {}).get("application/json", "")
+        assert all(f'$origin == "{other}"' in template for other in origins[1:]), route
 
 
 # --- observability ----------------------------------------------------------------------------
@@ -583,6 +678,7 @@ def test_dashboard(synth: Synthesized) -> None:
 def test_outputs_a_frontend_and_the_cli_need(synth: Synthesized) -> None:
     outputs = synth.raw["Outputs"]
     for name in (
+        "PageUrl",
         "FunctionUrl",
         "ApiUrl",
         "UserPoolId",

@@ -27,3 +27,14 @@ def test_metrics_namespace_comes_from_powertools_variable(monkeypatch: pytest.Mo
     assert Settings().powertools_metrics_namespace == "TaskAssistant"
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Acme/Tasks")
     assert Settings().powertools_metrics_namespace == "Acme/Tasks"
+
+
+def test_page_url_names_a_directory_and_urls_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGE_URL", "https://abc.execute-api.eu-west-1.amazonaws.com/dev")
+    monkeypatch.setenv("PAGE_AUTH_DOMAIN", "https://tasks.auth.eu-west-1.amazoncognito.com/")
+    settings = Settings()
+    assert settings.page_url == "https://abc.execute-api.eu-west-1.amazonaws.com/dev/"
+    assert settings.page_auth_domain == "https://tasks.auth.eu-west-1.amazoncognito.com"
+    assert Settings(page_url="").page_url is None
+    with pytest.raises(ValidationError, match="PAGE_AUTH_DOMAIN must be an http"):
+        Settings(page_auth_domain="tasks.auth.eu-west-1.amazoncognito.com")

@@ -5,7 +5,8 @@ Starts, all on loopback:
 - embedded DynamoDB and S3 (moto's server) with the project's tables and bucket;
 - the local token issuer's JWKS, trusted by the app through the same settings as Cognito
   (``JWT_ISSUER``, ``JWKS_URL``, ``JWT_CLIENT_IDS``);
-- the app under uvicorn (the function-URL door, exactly as in Lambda) on ``127.0.0.1:8000``.
+- the app under uvicorn (the function-URL door, exactly as in Lambda) on ``127.0.0.1:8000``, with the
+  page to try it at ``/`` signing in through the local-only ``/local/token`` route.
 
 The model is the offline model unless ``OPENAI_API_KEY`` (or ``OPENAI_BASE_URL``) is set. Data lives in
 ``--data-dir`` (default ``LOCAL_DATA_DIR`` or ``.local-data``): restored on start, snapshotted every few
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from task_assistant.local.persistence import Snapshotter
 from task_assistant.local.token_issuer import LocalIssuer, check_user_name
+from task_assistant.local.web_sign_in import LOCAL_TOKEN_PATH, install_local_sign_in
 from task_assistant.settings import Settings, get_settings
 from task_assistant.storage.embedded import EmbeddedAWS
 
@@ -87,10 +89,13 @@ def banner(
     return f"""
 Task assistant (local) is running.
 
+  Open       {url}/   (the chat page, signed in as "{user}"; {url}/?user=alice for another user)
+
   App        {url}   (ChatKit: {url}/chatkit, tasks: {url}/tasks, API docs: {url}/docs)
   Model      {describe_model(settings)}
   Storage    embedded DynamoDB + S3 at {aws.endpoint_url}; {data}
-  Auth       local issuer, JWKS {jwks_url}, client id {settings.jwt_client_ids[0]}
+  Auth       local issuer, JWKS {jwks_url}, client id {settings.jwt_client_ids[0]};
+             the page's tokens come from {url}{LOCAL_TOKEN_PATH} (local mode only)
 
 A token for user "{user}" (valid 12 hours):
 
@@ -153,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"snapshot every {args.snapshot_seconds:g} s and on exit)"
             )
         app = create_app(settings, door="function_url")
+        install_local_sign_in(app, issuer, default_user=args.user)
         url = f"http://{args.host}:{args.port}"
         token = issuer.mint(args.user)
         print(

@@ -1,8 +1,10 @@
 """The one FastAPI application behind both doors (function URL under uvicorn; API Gateway via Mangum).
 
 Routes: ``POST /chatkit`` (the ChatKit protocol), ``GET /health`` (no auth, no AWS calls), ``/tasks``
-(REST, see :mod:`task_assistant.web.tasks_api`). The door is fixed by the entry point that builds the app
-(:mod:`task_assistant.entry.streaming` or :mod:`task_assistant.entry.api`), never by the request.
+(REST, see :mod:`task_assistant.web.tasks_api`), and the page to try it in a browser: ``GET /`` with
+``/web/page.js``, ``/web/page.css`` and ``/web/config.json`` (no auth, see :mod:`task_assistant.web.page`).
+The door is fixed by the entry point that builds the app (:mod:`task_assistant.entry.streaming` or
+:mod:`task_assistant.entry.api`), never by the request.
 
 Importing this module and serving ``/health`` does not import the agent stack: the ChatKit server and
 the AWS clients are built by :class:`~task_assistant.web.services.Services` on first use.
@@ -18,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from task_assistant.settings import Settings
-from task_assistant.web import tasks_api
+from task_assistant.web import cors, page, tasks_api
 from task_assistant.web.chatkit_gate import check_ownership, parse_request
 from task_assistant.web.deps import Caller, ServicesDep, SettingsDep
 from task_assistant.web.errors import (
@@ -29,7 +31,7 @@ from task_assistant.web.errors import (
     validation_details,
 )
 from task_assistant.web.log import logger
-from task_assistant.web.middleware import REQUEST_ID_HEADER, RequestGuardMiddleware
+from task_assistant.web.middleware import RequestGuardMiddleware
 from task_assistant.web.services import Services
 from task_assistant.web.sse import EventStreamResponse
 
@@ -158,10 +160,12 @@ def create_app(
     app.state.settings = settings
     app.state.door = door
     app.state.services = services or Services(settings)
+    app.state.local_sign_in = None  # set by task_assistant.local.web_sign_in (make dev) only
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(chatkit_router)
     app.include_router(tasks_api.router)
+    app.include_router(page.router)
 
     # Starlette wraps middleware in reverse order of addition: CORS is outermost, so even 401, 413 and
     # 500 answers carry CORS headers and a browser can read them.
@@ -170,10 +174,10 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "If-Match"],
-            expose_headers=["ETag", "Location", "Retry-After", "WWW-Authenticate", REQUEST_ID_HEADER],
-            max_age=600,
+            allow_methods=list(cors.ALLOW_METHODS),
+            allow_headers=list(cors.ALLOW_HEADERS),
+            expose_headers=list(cors.EXPOSE_HEADERS),
+            max_age=cors.MAX_AGE_SECONDS,
         )
     logger.debug("app created", extra={"door": door})
     return app

@@ -181,3 +181,22 @@ def test_api_gateway_refuses_another_app_clients_claims(web_settings: Settings, 
     refresh = copy.deepcopy(listing)
     refresh["requestContext"]["authorizer"]["claims"]["token_use"] = "refresh"
     assert invoke(adapter, refresh)["statusCode"] == 401
+
+
+def test_api_gateway_serves_the_page_under_its_stage(web_settings: Settings) -> None:
+    """Behind API Gateway the app sees paths without the stage: the page's URLs come from PAGE_URL."""
+    page_url = "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"
+    domain = "https://tasks-prod.auth.us-east-1.amazoncognito.com"
+    settings = web_settings.model_copy(update={"page_url": page_url, "page_auth_domain": domain})
+    adapter = Mangum(create_app(settings, door="api_gateway"), lifespan="off")
+    page = invoke(adapter, load("api_page.json"))
+    assert page["statusCode"] == 200, page
+    assert page["headers"]["content-type"] == "text/html; charset=utf-8"
+    assert page["isBase64Encoded"] is False and 'src="web/page.js"' in page["body"]
+    assert domain in page["headers"]["content-security-policy"]
+
+    config_event = load("api_page.json")
+    config_event["path"] = config_event["resource"] = "/web/config.json"
+    config = json.loads(invoke(adapter, config_event)["body"])
+    assert config["chatkit"]["url"] == f"{page_url}chatkit"
+    assert config["signIn"]["kind"] == "cognito" and config["signIn"]["redirectUri"] == page_url

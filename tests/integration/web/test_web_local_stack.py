@@ -87,6 +87,15 @@ def test_dev_stack_token_terminal_client_and_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with DevServer(data) as dev:
         assert "export TOKEN=" in dev.output and "offline model" in dev.output
+        # The page comes first in the banner, and works: served, and signed in by the local-only route.
+        first = next(line for line in dev.output.splitlines() if line.startswith("  "))
+        assert first.split() == ["Open", f"{dev.url}/", *first.split()[2:]]
+        assert httpx.get(f"{dev.url}/").headers["content-type"].startswith("text/html")
+        page_token = httpx.get(f"{dev.url}/local/token", params={"user": "alice"}).json()["token"]
+        assert (
+            httpx.get(f"{dev.url}/tasks", headers={"Authorization": f"Bearer {page_token}"}).status_code
+            == 200
+        )
         token = run("task_assistant.local.token_issuer", "alice", "--data-dir", str(data))
         assert token.returncode == 0
         assert httpx.get(
