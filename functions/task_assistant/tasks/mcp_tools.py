@@ -30,18 +30,18 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NamedTuple
 
-from aws_lambda_powertools import Logger
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from task_assistant.context import RequestContext
+from task_assistant.log import logger
 from task_assistant.tasks.models import (
     NOTES_MAX_CHARS,
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
-    TITLE_MAX_CHARS,
+    TASK_TITLE_MAX_CHARS,
     Task,
     TaskError,
     TaskFilter,
@@ -51,8 +51,6 @@ from task_assistant.tasks.service import TaskService
 INTERNAL_ERROR_MESSAGE = (
     "The task service is not available right now; nothing was changed. Try again shortly."
 )
-
-logger = Logger(service="task-assistant", child=True)
 
 
 # -- who a tool acts for -----------------------------------------------------------------------------
@@ -158,9 +156,11 @@ TaskRef = Annotated[
         )
     ),
 ]
-Title = Annotated[str, Field(description=f"What to do, e.g. 'Buy milk' (1 to {TITLE_MAX_CHARS} characters).")]
+Title = Annotated[
+    str, Field(description=f"What to do, e.g. 'Buy milk' (1 to {TASK_TITLE_MAX_CHARS} characters).")
+]
 NewTitle = Annotated[
-    str | None, Field(description=f"The new title (1 to {TITLE_MAX_CHARS} characters); omit to keep it.")
+    str | None, Field(description=f"The new title (1 to {TASK_TITLE_MAX_CHARS} characters); omit to keep it.")
 ]
 Notes = Annotated[str | None, Field(description=f"Optional details (up to {NOTES_MAX_CHARS:,} characters).")]
 NewNotes = Annotated[

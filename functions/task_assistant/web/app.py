@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
+from task_assistant.log import logger
 from task_assistant.settings import Settings
 from task_assistant.web import tasks_api
 from task_assistant.web.chatkit_gate import check_ownership, parse_request
@@ -28,7 +29,6 @@ from task_assistant.web.errors import (
     summarise,
     validation_details,
 )
-from task_assistant.web.log import logger
 from task_assistant.web.middleware import REQUEST_ID_HEADER, RequestGuardMiddleware
 from task_assistant.web.services import Services
 from task_assistant.web.sse import EventStreamResponse
