@@ -19,9 +19,9 @@ from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.log import SERVICE_NAME, logger
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client
-from task_assistant.storage.rate_limits import RateLimitStore
 from task_assistant.web.app import create_app
 from task_assistant.web.errors import GENERIC_SERVER_MESSAGE
+from task_assistant.web.rate_limits import RateLimitStore
 from task_assistant.web.services import Services
 
 
