@@ -57,7 +57,8 @@ INTERNAL_ERROR_MESSAGE = (
 
 
 class ToolSession(NamedTuple):
-    """Per-connection state: the verified caller every tool call on this connection acts for."""
+    """Per-connection state: the verified caller every tool call on this connection acts for, and the
+    service of the server the connection belongs to."""
 
     caller: RequestContext
     tasks: TaskService
@@ -120,8 +121,9 @@ def task_tool(*, title: str, annotations: ToolAnnotations) -> Callable[[ToolBody
     """Make ``body`` an MCP tool whose result, task error or internal error is reported as described above.
 
     ``body`` takes ``ctx: ToolContext`` and returns its result model. The SDK reads the body's signature
-    (arguments, resolvers, return type as output schema) and docstring through ``functools.wraps``, and
-    passes the ``CallToolResult`` built here through, checking a success against the output schema.
+    (arguments, the ``Context`` parameter, return type as output schema) and docstring through
+    ``functools.wraps``, and passes the ``CallToolResult`` built here through, checking a success against
+    the output schema.
     """
 
     def make(body: ToolBody) -> Tool:
