@@ -265,8 +265,8 @@ def run_sh(env: dict[str, str]) -> Iterator[tuple[str, float]]:
 @contextmanager
 def local_stack() -> Iterator[tuple[dict[str, str], Any]]:
     """Embedded DynamoDB/S3 and the local token issuer; yields (app environment, issuer)."""
+    from task_assistant.local.embedded import EmbeddedAWS
     from task_assistant.local.token_issuer import LocalIssuer
-    from task_assistant.storage.embedded import EmbeddedAWS
 
     issuer = LocalIssuer.generate()
     jwks = issuer.serve_jwks()

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import httpx
 
+from task_assistant.local.embedded import free_port
 from task_assistant.local.token_issuer import LocalIssuer
-from task_assistant.storage.embedded import free_port
 
 MESSAGE = "hello"  # the offline model answers with a few text deltas and calls no tool
 
@@ -44,7 +44,7 @@ def serve(port: int, data_dir: str) -> None:
     """Server process: embedded AWS + local issuer JWKS + the app under uvicorn."""
     import uvicorn
 
-    from task_assistant.storage.embedded import EmbeddedAWS
+    from task_assistant.local.embedded import EmbeddedAWS
     from task_assistant.web.app import create_app
 
     issuer = LocalIssuer.load_or_create(data_dir)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from task_assistant.context import RequestContext
-from task_assistant.storage.embedded import EmbeddedAWS
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.tasks.mcp_bridge import open_task_tools
 from task_assistant.tasks.mcp_server import TaskToolsServer
 from task_assistant.tasks.service import TaskService

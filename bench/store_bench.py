@@ -48,8 +48,8 @@ from chatkit.types import (
 
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import get_settings
-from task_assistant.storage.embedded import EmbeddedAWS
 
 BASE = datetime(2025, 6, 1, 9, 0, 0)
 PAGE = 20  # ChatKit's default page size

@@ -35,8 +35,8 @@ from task_assistant.chat.ids import new_id
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.context import RequestContext
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.storage.clients import dynamodb_client
-from task_assistant.storage.embedded import EmbeddedAWS
 
 
 class RequestCounter:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import Settings
-from task_assistant.storage.embedded import EmbeddedAWS
 
 _namespaces = itertools.count()
 

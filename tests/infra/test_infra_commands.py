@@ -18,7 +18,7 @@ import jwt
 import pytest
 from infra_support import REPO_ROOT, env_without_uv, path_without_uv
 
-from task_assistant.storage.embedded import free_port
+from task_assistant.local.embedded import free_port
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -27,14 +27,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from aws_lambda_powertools import Logger
-
+from task_assistant.log import logger
 from task_assistant.settings import Settings
 
 if TYPE_CHECKING:
     from agents.models.interface import Model
-
-logger = Logger(service="task-assistant", child=True)
 
 ModelKind = Literal["offline", "openai_responses", "openai_chat_completions"]
 

@@ -36,7 +36,6 @@ import openai
 from agents import RunConfig, RunContextWrapper, RunHooks, Runner
 from agents.exceptions import AgentsException, MaxTurnsExceeded
 from agents.tool import Tool
-from aws_lambda_powertools import Logger
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
@@ -59,6 +58,7 @@ from task_assistant.agent.models import ModelConfigurationError, ModelFactory
 from task_assistant.chat.converter import Delivery, TaskThreadItemConverter
 from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
 from task_assistant.context import RequestContext
+from task_assistant.log import logger
 from task_assistant.settings import Settings
 from task_assistant.tasks.models import TaskError, looks_like_task_id
 from task_assistant.tasks.service import TaskService
@@ -68,12 +68,11 @@ if TYPE_CHECKING:
 
     from task_assistant.chat.attachments import S3AttachmentStore
 
-logger = Logger(service="task-assistant", child=True)
-
 TaskToolsOpener = Callable[[RequestContext], AbstractAsyncContextManager["MCPServer"]]
 """Opens the task tools for one caller: ``async with opener(context) as mcp_server: ...``."""
 
-TITLE_MAX_CHARS = 60
+THREAD_TITLE_MAX_CHARS = 60
+"""A thread title made from the first message is cut to this length (a task's own limit is separate)."""
 
 MODEL_FAILED_MESSAGE = (
     "The assistant's model service failed before finishing this answer. Your message is saved; "
@@ -86,7 +85,7 @@ MODEL_FAILED_MESSAGE = (
 
 
 def title_from_message(item: UserMessageItem) -> str:
-    """A short thread title from the first message: its first line, at most 60 characters.
+    """A short thread title from the first message: its first line, at most ``THREAD_TITLE_MAX_CHARS``.
 
     Deterministic and free (no model call). Long text is cut at a word boundary with an ellipsis; a
     message with only attachments is titled after the first attachment.
@@ -95,10 +94,14 @@ def title_from_message(item: UserMessageItem) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = " ".join(line.split())
     if not line:
-        return f"Attachment: {item.attachments[0].name}"[:TITLE_MAX_CHARS] if item.attachments else "New chat"
-    if len(line) > TITLE_MAX_CHARS:
-        cut = line[: TITLE_MAX_CHARS - 1]
-        cut = cut.rsplit(" ", 1)[0] if " " in cut[TITLE_MAX_CHARS // 2 :] else cut
+        return (
+            f"Attachment: {item.attachments[0].name}"[:THREAD_TITLE_MAX_CHARS]
+            if item.attachments
+            else "New chat"
+        )
+    if len(line) > THREAD_TITLE_MAX_CHARS:
+        cut = line[: THREAD_TITLE_MAX_CHARS - 1]
+        cut = cut.rsplit(" ", 1)[0] if " " in cut[THREAD_TITLE_MAX_CHARS // 2 :] else cut
         line = cut.rstrip(" ,.;:-") + "\u2026"
     return line[0].upper() + line[1:]
 
@@ -193,10 +196,10 @@ class TurnHooks(RunHooks[AgentContext[RequestContext]]):
 
 
 def _stream_error_for(exc: BaseException, models: ModelFactory) -> CustomStreamError | None:
-    """The user-facing error for a failed run, or None if ``exc`` is not a model/provider failure."""
-    if isinstance(exc, ModelConfigurationError):
-        logger.error("Model configuration error", extra={"setting": exc.setting, "detail": str(exc)})
-        return CustomStreamError(exc.user_message, allow_retry=False)
+    """The user-facing error for a failed run, or None if ``exc`` is not a model/provider failure.
+
+    A :class:`ModelConfigurationError` never gets here: only building the model raises it, before the run.
+    """
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return CustomStreamError(
             "The model provider rejected the configured API key (OPENAI_API_KEY). "

@@ -33,12 +33,11 @@ def build_chatkit_server(
     ``dynamodb``, ``s3`` and ``secrets_client`` replace the clients built from ``settings`` (tests,
     benchmarks, custom endpoints). Logs which model answers ("offline model ..." without a key).
     """
-    from aws_lambda_powertools import Logger
-
     from task_assistant.agent.models import ModelFactory
     from task_assistant.chat.attachments import S3AttachmentStore
     from task_assistant.chat.server import TaskChatKitServer
     from task_assistant.chat.store import DynamoDBStore
+    from task_assistant.log import logger
     from task_assistant.storage.clients import dynamodb_client, s3_client
     from task_assistant.tasks.mcp_bridge import open_task_tools
     from task_assistant.tasks.mcp_server import TaskToolsServer
@@ -51,9 +50,7 @@ def build_chatkit_server(
     tasks = TaskService(settings, dynamodb=ddb)
     tools_server = TaskToolsServer(tasks)
     models = ModelFactory(settings, secrets_client=secrets_client)
-    Logger(service="task-assistant", child=True).info(
-        f"Chat model: {models.describe()}", extra={"model_kind": models.choice.kind}
-    )
+    logger.info(f"Chat model: {models.describe()}", extra={"model_kind": models.choice.kind})
     return TaskChatKitServer(
         store,
         attachments,

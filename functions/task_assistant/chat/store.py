@@ -49,7 +49,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
@@ -57,6 +56,7 @@ from pydantic import TypeAdapter
 
 from task_assistant.chat.ids import new_id
 from task_assistant.context import RequestContext
+from task_assistant.log import logger
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client, run_sync, s3_client
 from task_assistant.storage.tables import CHAT_BY_CREATED, CHAT_BY_USER
@@ -64,8 +64,6 @@ from task_assistant.storage.tables import CHAT_BY_CREATED, CHAT_BY_USER
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
-
-logger = Logger(service="task-assistant", child=True)
 
 Row = dict[str, Any]
 """A DynamoDB item in the low-level client's attribute-value form."""

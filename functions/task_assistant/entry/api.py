@@ -21,9 +21,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
+from task_assistant.log import SERVICE_NAME, logger
 from task_assistant.settings import get_settings
 from task_assistant.web.app import create_app
-from task_assistant.web.log import SERVICE_NAME, logger
 
 settings = get_settings()
 logger.setLevel(settings.log_level.upper())

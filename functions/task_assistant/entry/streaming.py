@@ -9,9 +9,9 @@ Import stays light (no agent stack): the ChatKit server is built on the first ``
 
 from __future__ import annotations
 
+from task_assistant.log import logger
 from task_assistant.settings import get_settings
 from task_assistant.web.app import create_app
-from task_assistant.web.log import logger
 
 settings = get_settings()
 logger.setLevel(settings.log_level.upper())

@@ -24,11 +24,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.persistence import Snapshotter
 from task_assistant.local.token_issuer import LocalIssuer, check_user_name
 from task_assistant.local.web_sign_in import LOCAL_TOKEN_PATH, install_local_sign_in
 from task_assistant.settings import Settings, get_settings
-from task_assistant.storage.embedded import EmbeddedAWS
 
 DEFAULT_PORT = 8000  # not 8080: `sam local` takes that one
 DEFAULT_CORS = ["http://localhost:5173", "http://127.0.0.1:5173", "http://localhost:3000"]

@@ -1,6 +1,6 @@
 """The one place where tables are defined.
 
-The embedded local services (:mod:`task_assistant.storage.embedded`), the tests and the CDK stack all
+The embedded local services (:mod:`task_assistant.local.embedded`), the tests and the CDK stack all
 build their tables from these specs, so local and deployed tables cannot drift.
 
 Chat table (single table, every key carries the owner so isolation is structural):

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-TITLE_MAX_CHARS = 500
+TASK_TITLE_MAX_CHARS = 500
 NOTES_MAX_CHARS = 5_000
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
@@ -84,7 +84,7 @@ class NewTask(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    title: str = Field(min_length=1, max_length=TASK_TITLE_MAX_CHARS)
     notes: str | None = Field(None, max_length=NOTES_MAX_CHARS)
 
     @field_validator("title", mode="before")
@@ -103,7 +103,7 @@ class TaskChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX_CHARS)
+    title: str | None = Field(None, min_length=1, max_length=TASK_TITLE_MAX_CHARS)
     notes: str | None = Field(None, max_length=NOTES_MAX_CHARS)
     clear_notes: bool = False
 

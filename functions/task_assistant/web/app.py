@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
+from task_assistant.log import logger
 from task_assistant.settings import Settings
 from task_assistant.web import cors, page, tasks_api
 from task_assistant.web.chatkit_gate import check_ownership, parse_request
@@ -30,7 +31,6 @@ from task_assistant.web.errors import (
     summarise,
     validation_details,
 )
-from task_assistant.web.log import logger
 from task_assistant.web.middleware import RequestGuardMiddleware
 from task_assistant.web.services import Services
 from task_assistant.web.sse import EventStreamResponse

@@ -8,10 +8,10 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from task_assistant.context import RequestContext
+from task_assistant.log import logger
 from task_assistant.settings import Settings
 from task_assistant.web.auth import Door, authenticate, subject_of
 from task_assistant.web.errors import RateLimited, request_id_of
-from task_assistant.web.log import logger
 from task_assistant.web.services import Services
 
 # Declares the bearer scheme in the OpenAPI document; the header itself is read and checked by

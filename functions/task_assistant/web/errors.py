@@ -28,8 +28,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from task_assistant.log import logger
 from task_assistant.web.auth import AuthError, AuthUnavailableError
-from task_assistant.web.log import logger
 
 GENERIC_SERVER_MESSAGE = "The server could not handle this request. Quote the request id when reporting it."
 

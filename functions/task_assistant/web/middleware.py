@@ -16,8 +16,8 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from task_assistant.log import logger
 from task_assistant.web.errors import GENERIC_SERVER_MESSAGE, error_body
-from task_assistant.web.log import logger
 
 REQUEST_ID_HEADER = "X-Request-Id"
 

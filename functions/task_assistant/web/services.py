@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from chatkit.server import ChatKitServer
 
     from task_assistant.context import RequestContext
-    from task_assistant.storage.rate_limits import RateLimitStore
     from task_assistant.tasks.service import TaskService
+    from task_assistant.web.rate_limits import RateLimitStore
 
 T = TypeVar("T")
 
@@ -103,7 +103,7 @@ class Services:
 
     async def rate_limits(self) -> RateLimitStore:
         def build() -> RateLimitStore:
-            from task_assistant.storage.rate_limits import RateLimitStore
+            from task_assistant.web.rate_limits import RateLimitStore
 
             return RateLimitStore(self.settings)
 

@@ -22,7 +22,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from task_assistant.web.log import logger
+from task_assistant.log import logger
 
 STREAM_ERROR_EVENT = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'
 """What ChatKit itself sends when a turn fails (its ``ErrorEvent`` for ``stream.error``)."""

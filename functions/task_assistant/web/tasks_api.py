@@ -17,7 +17,7 @@ from task_assistant.tasks.models import (
     NOTES_MAX_CHARS,
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
-    TITLE_MAX_CHARS,
+    TASK_TITLE_MAX_CHARS,
     AmbiguousTaskError,
     Task,
     TaskConflictError,
@@ -60,7 +60,7 @@ class TaskCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    title: str = Field(min_length=1, max_length=TASK_TITLE_MAX_CHARS)
     notes: str | None = Field(None, max_length=NOTES_MAX_CHARS)
 
 
@@ -69,7 +69,7 @@ class TaskUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, min_length=1, max_length=TITLE_MAX_CHARS)
+    title: str | None = Field(None, min_length=1, max_length=TASK_TITLE_MAX_CHARS)
     notes: str | None = Field(None, max_length=NOTES_MAX_CHARS)
     expected_version: int | None = Field(
         None, ge=1, description="Fail with 409 unless the task is at this version."

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from task_assistant.storage.embedded import free_port
+from task_assistant.local.embedded import free_port
 
 
 @dataclass(frozen=True)

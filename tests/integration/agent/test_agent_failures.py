@@ -16,8 +16,8 @@ from fake_openai import Break, Call, Fail, FakeOpenAI, Hold, Text
 from task_assistant.chat.server import MODEL_FAILED_MESSAGE, TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.context import RequestContext
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import Settings
-from task_assistant.storage.embedded import EmbeddedAWS
 
 
 async def _assert_thread_still_usable(alice: ChatClient, fake_api: FakeOpenAI, thread_id: str) -> None:

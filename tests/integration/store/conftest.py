@@ -13,9 +13,9 @@ import pytest
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client, s3_client
-from task_assistant.storage.embedded import EmbeddedAWS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -11,8 +11,8 @@ import itertools
 import pytest
 
 from task_assistant.context import RequestContext
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import Settings
-from task_assistant.storage.embedded import EmbeddedAWS
 from task_assistant.tasks.mcp_server import TaskToolsServer
 from task_assistant.tasks.service import TaskService
 

@@ -8,10 +8,12 @@ import json
 import pytest
 from agents import Agent, FunctionTool, RunContextWrapper
 from agents.mcp import MCPServer, MCPUtil
+from mcp import MCPError
 
 from task_assistant.context import RequestContext
-from task_assistant.tasks.mcp_bridge import open_task_tools, tools_server_for
-from task_assistant.tasks.mcp_server import TOOL_NAMES, TaskToolsServer
+from task_assistant.tasks.mcp_bridge import InProcessTaskTools, open_task_tools, tools_server_for
+from task_assistant.tasks.mcp_server import TaskToolsServer
+from task_assistant.tasks.mcp_tools import TOOL_NAMES
 from task_assistant.tasks.service import TaskService
 
 
@@ -120,3 +122,24 @@ async def test_concurrent_bridges_for_two_users_stay_apart(
     assert alice_err is False and alice_titles == ["Alice only"]
     assert bob_err is True and bob_titles == ["Bob new"]
     assert await service.get(alice, secret.id) == secret
+
+
+async def test_bridge_implements_the_rest_of_the_mcp_server_contract(
+    tools_server: TaskToolsServer, alice: RequestContext
+):
+    bridge = InProcessTaskTools(tools_server, alice)
+    with pytest.raises(RuntimeError, match="not connected"):
+        await bridge.call_tool("list_tasks", {})
+    await bridge.connect()
+    try:
+        with pytest.raises(RuntimeError, match="already connected"):
+            await bridge.connect()
+        assert (await bridge.list_prompts()).prompts == []
+        with pytest.raises(MCPError):
+            await bridge.get_prompt("no-such-prompt")
+        await bridge.list_tools()
+        assert {tool.name for tool in bridge.cached_tools or []} == set(TOOL_NAMES)
+    finally:
+        await bridge.cleanup()
+    with pytest.raises(RuntimeError, match="not connected"):
+        await bridge.list_prompts()

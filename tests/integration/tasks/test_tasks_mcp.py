@@ -14,7 +14,8 @@ from mcp_types import CallToolResult
 
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
-from task_assistant.tasks.mcp_server import INTERNAL_ERROR_MESSAGE, TOOL_NAMES, TaskToolsServer
+from task_assistant.tasks.mcp_server import TaskToolsServer
+from task_assistant.tasks.mcp_tools import INTERNAL_ERROR_MESSAGE, TOOL_NAMES
 from task_assistant.tasks.service import TaskService
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from mcp import ClientSession, StdioServerParameters
@@ -12,6 +13,7 @@ from mcp.client.stdio import stdio_client
 
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
+from task_assistant.tasks.mcp_tools import INTERNAL_ERROR_MESSAGE
 from task_assistant.tasks.service import TaskService
 
 SCRIPT = Path(sys.executable).with_name("task-assistant-mcp")
@@ -49,6 +51,28 @@ async def test_stdio_server_acts_for_the_user_on_its_command_line(
     assert stored.id == added.structured_content["task"]["id"]
     assert stored.notes == "via a subprocess"
     assert [t.title for t in (await service.list(bob)).tasks] == ["Bob's task"]
+
+
+async def test_stdio_server_logs_a_fault_on_stderr_not_into_the_protocol(
+    settings: Settings, alice: RequestContext
+):
+    # A missing table is our fault: logged (with a traceback) and reported as a generic tool error. The
+    # log line must not reach stdout, which carries the MCP messages, so the session keeps working.
+    env = {**server_env(settings), "TASKS_TABLE_NAME": "no-such-table"}
+    params = StdioServerParameters(command=str(SCRIPT), args=["--user", alice.user_id], env=env)
+    with tempfile.TemporaryFile("w+") as errors:
+        async with (
+            stdio_client(params, errlog=errors) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            failed = await session.call_tool("list_tasks", {})
+            again = await session.call_tool("list_tasks", {})
+        errors.seek(0)
+        logged = errors.read()
+    internal = {"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}
+    assert failed.structured_content == internal and again.structured_content == internal
+    assert "Task tool failed" in logged and "ResourceNotFoundException" in logged
 
 
 def test_stdio_server_requires_a_valid_user(settings: Settings):

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from web_helpers import chatkit_factory, serve
 
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
 from task_assistant.settings import Settings
-from task_assistant.storage.embedded import EmbeddedAWS
 from task_assistant.web.app import create_app
 from task_assistant.web.services import Services
 

@@ -15,14 +15,14 @@ import pytest
 from fastapi import FastAPI
 from web_helpers import ChatKitCaller, chatkit_factory, serve, user_message
 
+from task_assistant.local.embedded import free_port
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, LocalIssuer
+from task_assistant.log import SERVICE_NAME, logger
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client
-from task_assistant.storage.embedded import free_port
-from task_assistant.storage.rate_limits import RateLimitStore
 from task_assistant.web.app import create_app
 from task_assistant.web.errors import GENERIC_SERVER_MESSAGE
-from task_assistant.web.log import SERVICE_NAME, logger
+from task_assistant.web.rate_limits import RateLimitStore
 from task_assistant.web.services import Services
 
 

@@ -19,8 +19,8 @@ import pytest
 from web_helpers import chatkit_factory, serve
 
 from task_assistant.local import client as chat_client
+from task_assistant.local.embedded import EmbeddedAWS, free_port
 from task_assistant.settings import Settings
-from task_assistant.storage.embedded import EmbeddedAWS, free_port
 from task_assistant.web.app import create_app
 from task_assistant.web.services import Services
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.persistence import Snapshotter
 from task_assistant.storage.clients import dynamodb_client, s3_client
-from task_assistant.storage.embedded import EmbeddedAWS
 
 
 def test_snapshot_round_trip(embedded_aws: EmbeddedAWS, tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from task_assistant.context import RequestContext
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client
-from task_assistant.storage.rate_limits import RateLimitStore
 from task_assistant.web.app import create_app
+from task_assistant.web.rate_limits import RateLimitStore
 from task_assistant.web.services import Services
 
 #: Issue 3's budget for a turn without tool calls: rate-limit counter, thread, history, user message,

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from task_assistant.agent.models import ModelFactory
 from task_assistant.agent.offline import OfflineModel
 from task_assistant.chat.service_factory import build_chatkit_server
+from task_assistant.local.embedded import free_port
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
-from task_assistant.storage.embedded import free_port
 
 
 class LiveServer:

@@ -20,8 +20,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from task_assistant.local.embedded import free_port
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
-from task_assistant.storage.embedded import free_port
 from task_assistant.web.auth import (
     AuthError,
     AuthUnavailableError,
