@@ -33,15 +33,6 @@ from task_assistant.tasks.service import TaskService
 
 SERVER_NAME = "task-assistant-tasks"
 
-# The tools' argument names, for code that builds calls (the offline model). The tool functions below
-# take parameters of these names; tests/integration/agent/test_agent_offline_tools.py checks the schemas.
-TASK_ARG = "task"
-"""Names an existing task by id or title (complete_task, reopen_task, update_task, delete_task)."""
-TITLE_ARG = "title"
-NOTES_ARG = "notes"
-STATUS_ARG = "status"
-LIMIT_ARG = "limit"
-
 INSTRUCTIONS = (
     "Manage the current user's to-do list. Tasks are referred to by id or by title: pass the exact id from "
     "a listing when you have it, otherwise a title that names one task. If a tool reports that a title is "

@@ -261,4 +261,14 @@ async def delete_task(task: TaskRef, ctx: ToolContext) -> DeletedResult:
 
 
 TASK_TOOLS: tuple[Tool, ...] = (add_task, list_tasks, complete_task, reopen_task, update_task, delete_task)
+
+# The tools' argument names, for code that builds calls (the offline model). The tool functions in this
+# module take parameters of these names; test_agent_offline_tools.py checks them against the schemas.
+TASK_ARG = "task"
+"""Names an existing task by id or title (complete_task, reopen_task, update_task, delete_task)."""
+TITLE_ARG = "title"
+NOTES_ARG = "notes"
+STATUS_ARG = "status"
+LIMIT_ARG = "limit"
+
 TOOL_NAMES: tuple[str, ...] = tuple(tool.name for tool in TASK_TOOLS)

@@ -16,7 +16,7 @@ from task_assistant.agent.listing import ListedTask, format_task_list
 from task_assistant.agent.offline import OfflineModel
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
-from task_assistant.tasks import mcp_server
+from task_assistant.tasks import mcp_tools
 from task_assistant.tasks.mcp_bridge import open_task_tools
 from task_assistant.tasks.service import TaskService
 
@@ -76,9 +76,9 @@ async def test_the_argument_names_are_the_tools_own(settings: Settings) -> None:
     alice = RequestContext(user_id="alice", request_id="req-alice")
     async with open_task_tools(TaskService(settings), alice) as tasks_mcp:
         listed = {t.name: set(t.input_schema["properties"]) for t in await tasks_mcp.list_tools()}
-    assert set(listed) == set(mcp_server.TOOL_NAMES)
+    assert set(listed) == set(mcp_tools.TOOL_NAMES)
     for name in ("complete_task", "reopen_task", "update_task", "delete_task"):
-        assert mcp_server.TASK_ARG in listed[name], name
-    assert {mcp_server.TITLE_ARG, mcp_server.NOTES_ARG} <= listed["add_task"]
-    assert {mcp_server.TITLE_ARG, mcp_server.NOTES_ARG} <= listed["update_task"]
-    assert {mcp_server.STATUS_ARG, mcp_server.LIMIT_ARG} <= listed["list_tasks"]
+        assert mcp_tools.TASK_ARG in listed[name], name
+    assert {mcp_tools.TITLE_ARG, mcp_tools.NOTES_ARG} <= listed["add_task"]
+    assert {mcp_tools.TITLE_ARG, mcp_tools.NOTES_ARG} <= listed["update_task"]
+    assert {mcp_tools.STATUS_ARG, mcp_tools.LIMIT_ARG} <= listed["list_tasks"]

@@ -17,7 +17,7 @@ from agents.tool import FunctionTool, Tool
 from task_assistant.agent.listing import listed_tasks_of
 from task_assistant.agent.offline.conversation import Conversation, ToolExchange
 from task_assistant.agent.offline.intents import Intent, IntentKind, ordinal_of, parse_intent
-from task_assistant.tasks.mcp_server import (
+from task_assistant.tasks.mcp_tools import (
     LIMIT_ARG,
     NOTES_ARG,
     STATUS_ARG,
