@@ -135,11 +135,13 @@ async def check_ownership(
     context: RequestContext,
     *,
     max_ids: int,
-) -> None:
+) -> RequestContext:
     """404 unless every thread, item and attachment the request names exists and is the caller's.
 
     Also refuses (400/409), before streaming, requests chatkit would fail inside the stream: an item of
     the wrong kind for the operation, or a structured input / client tool call that is not pending.
+    Returns the context to process the request with: ``context``, carrying the thread loaded here (if
+    the request names one), which ChatKit's server would otherwise load again first thing.
     """
     from chatkit.store import NotFoundError
     from chatkit.types import (
@@ -159,18 +161,14 @@ async def check_ownership(
         WidgetItem,
     )
 
-    from task_assistant.chat.store import preload_thread
-
     req = request.parsed
 
-    async def thread(thread_id: str) -> None:
+    async def thread(thread_id: str) -> Any:
         _check_id(thread_id, "thread")
         try:
-            loaded = await store.load_thread(thread_id, context=context)
+            return await store.load_thread(thread_id, context=context)
         except NotFoundError:
             raise NotFound(f"thread {_shown(thread_id)!r} not found") from None
-        # ChatKit's server loads the same thread again first thing: hand it this one (one GetItem less).
-        preload_thread(loaded, context)
 
     async def item(thread_id: str, item_id: str) -> Any:
         _check_id(item_id, "item")
@@ -194,16 +192,17 @@ async def check_ownership(
 
     if isinstance(req, ThreadsCreateReq):
         await attachments(req.params.input.attachments)
-        return
+        return context
     if isinstance(req, AttachmentsDeleteReq):
         await attachment(req.params.attachment_id)
-        return
+        return context
     if isinstance(req, AttachmentsCreateReq):
-        return  # names no existing id; the attachment store validates size, type and name
+        return context  # names no existing id; the attachment store validates size, type and name
     thread_id = getattr(req.params, "thread_id", None)
     if not isinstance(thread_id, str):
-        return  # threads.list, input.transcribe: nothing to own
-    await thread(thread_id)
+        return context  # threads.list, input.transcribe: nothing to own
+    # ChatKit's server loads the same thread again first thing: hand it this one (one GetItem less).
+    loaded = context.with_preloaded_thread(await thread(thread_id))
 
     if isinstance(req, ThreadsAddUserMessageReq):
         await attachments(req.params.input.attachments)
@@ -232,3 +231,4 @@ async def check_ownership(
         pending = [i for i in newest.data if isinstance(i, ClientToolCallItem) and i.status == "pending"]
         if not pending:
             raise Conflict(f"thread {_shown(thread_id)!r} has no pending client tool call")
+    return loaded
