@@ -47,6 +47,8 @@ from chatkit.types import (
 )
 
 from task_assistant.chat.store import DynamoDBStore
+from task_assistant.chat.store.bodies import ITEM_ADAPTER, encode_body
+from task_assistant.chat.store.keys import item_row
 from task_assistant.context import RequestContext
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import get_settings
@@ -219,8 +221,10 @@ async def seed(store: DynamoDBStore, meter: Meter, ctx: RequestContext, thread_i
     await store.save_thread(ThreadMetadata(id=thread_id, title="Bench", created_at=BASE), ctx)
     rows = []
     for i in range(n):
-        row, payload = store.item_row(thread_id, item(thread_id, i), ctx)
-        rows.append(store.inline_row(row, payload))
+        seeded = item(thread_id, i)
+        body, spilled = encode_body(ITEM_ADAPTER.dump_json(seeded))
+        assert spilled is None  # every seeded item fits in its row
+        rows.append({**item_row(ctx.user_id, thread_id, seeded), **body, **store.rows.expiry()})
     for start in range(0, len(rows), 25):
         chunk = [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]
         await asyncio.to_thread(store.dynamodb.batch_write_item, RequestItems={store.table: chunk})

@@ -28,7 +28,8 @@ from chatkit.types import (
 from pydantic import AnyUrl
 
 from task_assistant.chat.ids import new_id
-from task_assistant.chat.store import DynamoDBStore, attachment_object_key
+from task_assistant.chat.store import DynamoDBStore
+from task_assistant.chat.store.keys import attachment_object_key
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import run_sync, s3_client

@@ -3,22 +3,15 @@
 The embedded local services (:mod:`task_assistant.local.embedded`), the tests and the CDK stack all
 build their tables from these specs, so local and deployed tables cannot drift.
 
-Chat table (single table, every key carries the owner so isolation is structural):
+Chat table (single table, every key carries the owner so isolation is structural): ``pk``/``sk``;
 
-=========================  ===========================  ====================================
-item                       pk                           sk
-=========================  ===========================  ====================================
-thread metadata            ``U#<user>#T#<thread>``      ``THREAD``
-thread item                ``U#<user>#T#<thread>``      ``ITEM#<item id>``
-attachment metadata        ``U#<user>#A#<attachment>``  ``ATTACHMENT``
-rate-limit counter         ``RATE#<user>#<window>``     ``RATE``
-=========================  ===========================  ====================================
-
-- ``by_created`` (LSI): ``created`` = ``<created_at iso>#<item id>``; thread items in
-  chronological order, the item id as a stable tie-break.
-- ``by_user`` (GSI): ``gsi1pk`` = ``U#<user>``, ``gsi1sk`` = ``<created_at iso>#<thread id>``;
-  a user's threads by creation time.
+- ``by_created`` (LSI): ``pk``/``created``; thread items in chronological order.
+- ``by_user`` (GSI): ``gsi1pk``/``gsi1sk``; a user's threads by creation time.
 - TTL attribute ``expires_at`` (epoch seconds), optional.
+
+What goes into those attributes is decided by the code that writes the rows: threads, items and
+attachments in :mod:`task_assistant.chat.store.keys`, rate-limit counters in
+:mod:`task_assistant.web.rate_limits`. Both take attribute and index names from the constants below.
 
 Tasks table: ``pk`` = user id, ``sk`` = task id (a ULID, so newest first is key order);
 ``by_status`` (GSI): ``status_pk`` = ``<user>#pending|completed``, ``sk``.
@@ -106,13 +99,21 @@ CHAT_BY_USER = "by_user"
 CHAT_BY_CREATED = "by_created"
 TASKS_BY_STATUS = "by_status"
 
+#: Key attribute names of the chat table, used by the spec below and by the code that writes its rows.
+CHAT_PK = "pk"
+CHAT_SK = "sk"
+CHAT_USER_PK = "gsi1pk"
+CHAT_USER_SK = "gsi1sk"
+CHAT_CREATED = "created"
+CHAT_EXPIRES_AT = "expires_at"
+
 CHAT_TABLE = TableSpec(
     logical_id="ChatTable",
-    partition_key=Key("pk"),
-    sort_key=Key("sk"),
-    global_indexes=(Index(CHAT_BY_USER, Key("gsi1pk"), Key("gsi1sk")),),
-    local_indexes=(Index(CHAT_BY_CREATED, Key("pk"), Key("created")),),
-    ttl_attribute="expires_at",
+    partition_key=Key(CHAT_PK),
+    sort_key=Key(CHAT_SK),
+    global_indexes=(Index(CHAT_BY_USER, Key(CHAT_USER_PK), Key(CHAT_USER_SK)),),
+    local_indexes=(Index(CHAT_BY_CREATED, Key(CHAT_PK), Key(CHAT_CREATED)),),
+    ttl_attribute=CHAT_EXPIRES_AT,
 )
 
 TASKS_TABLE = TableSpec(

@@ -107,7 +107,7 @@ async def chatkit_endpoint(
     body = await request.body()
     gated = parse_request(body, page_size_cap=settings.page_size_cap)
     server = await services.chatkit_server()
-    await check_ownership(
+    context = await check_ownership(
         gated,
         server.store,
         caller,
@@ -120,7 +120,7 @@ async def chatkit_endpoint(
     from task_assistant.chat.attachments import AttachmentRejectedError
 
     try:
-        result = await server.process(gated.body, caller)
+        result = await server.process(gated.body, context)
     except ValidationError as exc:  # the gate validated already; kept for safety
         details = validation_details(exc.errors(include_url=False, include_input=False))
         raise BadRequest(summarise(details), details=details) from None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client, run_sync
+from task_assistant.storage.tables import CHAT_EXPIRES_AT, CHAT_PK, CHAT_SK
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,7 +65,7 @@ class RateLimitStore:
     @staticmethod
     def key(user_id: str, window_start: int) -> dict[str, dict[str, str]]:
         """The counter item's primary key."""
-        return {"pk": {"S": f"RATE#{user_id}#{window_start}"}, "sk": {"S": "RATE"}}
+        return {CHAT_PK: {"S": f"RATE#{user_id}#{window_start}"}, CHAT_SK: {"S": "RATE"}}
 
     async def hit(self, user_id: str) -> RateDecision:
         """Count one request by ``user_id`` in the current window and say whether it is allowed."""
@@ -77,8 +78,8 @@ class RateLimitStore:
             self._client.update_item,
             TableName=self.table_name,
             Key=self.key(user_id, window_start),
-            UpdateExpression="ADD #count :one SET expires_at = if_not_exists(expires_at, :expires)",
-            ExpressionAttributeNames={"#count": "count"},
+            UpdateExpression="ADD #count :one SET #expires = if_not_exists(#expires, :expires)",
+            ExpressionAttributeNames={"#count": "count", "#expires": CHAT_EXPIRES_AT},
             ExpressionAttributeValues={
                 ":one": {"N": "1"},
                 ":expires": {"N": str(window_end + _EXPIRY_GRACE_SECONDS)},

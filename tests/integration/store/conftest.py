@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from store_helpers import EventHooks, RequestLog
 
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.store import DynamoDBStore
@@ -20,48 +19,6 @@ from task_assistant.storage.clients import dynamodb_client, s3_client
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
-
-
-@dataclass
-class RequestLog:
-    """Every DynamoDB request a client sends (operation name and parameters), via botocore events."""
-
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append((model.name, params))
-
-    @property
-    def operations(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-    def counts(self) -> Counter[str]:
-        return Counter(self.operations)
-
-    def clear(self) -> None:
-        self.calls.clear()
-
-
-class EventHooks:
-    """botocore event handlers on a shared client, removed again when the test ends."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self._registered: list[tuple[str, Any]] = []
-
-    def register(self, event: str, handler: Any) -> None:
-        # before-parameter-build carries the API-level parameters (Limit, RequestItems...) by name.
-        self.client.meta.events.register(event, handler)
-        self._registered.append((event, handler))
-
-    def remove_all(self) -> None:
-        for event, handler in self._registered:
-            self.client.meta.events.unregister(event, handler)
-        for _, handler in self._registered:
-            if isinstance(handler, RequestLog):
-                # Whatever a test did, the store never scanned.
-                assert "Scan" not in handler.operations
-        self._registered.clear()
 
 
 @pytest.fixture(scope="session")

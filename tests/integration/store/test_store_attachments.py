@@ -11,13 +11,9 @@ from chatkit.types import AttachmentCreateParams, FileAttachment, ImageAttachmen
 from store_samples import BASE, user_message
 
 from task_assistant.chat.attachments import AttachmentRejectedError, S3AttachmentStore
-from task_assistant.chat.store import (
-    ATTACHMENT_SK,
-    UNATTACHED_TTL_SECONDS,
-    DynamoDBStore,
-    attachment_object_key,
-    attachment_pk,
-)
+from task_assistant.chat.store import DynamoDBStore
+from task_assistant.chat.store.dynamodb_store import UNATTACHED_TTL_SECONDS
+from task_assistant.chat.store.keys import attachment_key, attachment_object_key
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
 
@@ -156,7 +152,7 @@ async def test_deleting_a_thread_deletes_its_uploaded_attachments(
 def _expires_at(store: DynamoDBStore, user_id: str, attachment_id: str) -> int | None:
     row = store.dynamodb.get_item(
         TableName=store.table,
-        Key={"pk": {"S": attachment_pk(user_id, attachment_id)}, "sk": {"S": ATTACHMENT_SK}},
+        Key=attachment_key(user_id, attachment_id),
         ConsistentRead=True,
     )["Item"]
     return int(row["expires_at"]["N"]) if "expires_at" in row else None

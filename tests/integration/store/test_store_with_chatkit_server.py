@@ -24,12 +24,13 @@ from chatkit.types import (
 )
 
 from task_assistant.chat.attachments import S3AttachmentStore
-from task_assistant.chat.store import ATTACHMENT_SK, DynamoDBStore, attachment_pk
+from task_assistant.chat.store import DynamoDBStore
+from task_assistant.chat.store.keys import attachment_key
 from task_assistant.context import RequestContext
 
 
 def attachment_row(store: DynamoDBStore, context: RequestContext, attachment_id: str) -> dict[str, Any]:
-    key = {"pk": {"S": attachment_pk(context.user_id, attachment_id)}, "sk": {"S": ATTACHMENT_SK}}
+    key = attachment_key(context.user_id, attachment_id)
     row: dict[str, Any] = store.dynamodb.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"]
     return row
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from web_helpers import ChatKitCaller, user_message
 
 from task_assistant.local.token_issuer import LocalIssuer
-from task_assistant.web.chatkit_gate import REQUEST_TYPES
+from task_assistant.web.chatkit_requests import REQUEST_TYPES
 
 scalars = (
     st.none()

@@ -103,7 +103,7 @@ REQUEST_TYPES_COVERED = {
 
 
 def test_every_request_naming_an_id_is_covered() -> None:
-    from task_assistant.web.chatkit_gate import REQUEST_TYPES
+    from task_assistant.web.chatkit_requests import REQUEST_TYPES
 
     # threads.list, attachments.create and input.transcribe name no ids (threads.list is checked below).
     assert {"threads.list", "attachments.create", "input.transcribe"} == REQUEST_TYPES - REQUEST_TYPES_COVERED

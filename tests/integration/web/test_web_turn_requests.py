@@ -1,11 +1,11 @@
-"""DynamoDB requests of one chat turn over HTTP, and the gate-to-store thread handoff that keeps it low."""
+"""DynamoDB requests of one chat turn over HTTP, and the gate-to-store preloaded thread that keeps it low."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from chatkit.types import ThreadMetadata
 from web_helpers import ChatKitCaller, serve, user_message
 
 from task_assistant.chat.service_factory import build_chatkit_server
-from task_assistant.chat.store import DynamoDBStore, preload_thread
+from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
@@ -86,7 +86,7 @@ def _ctx(user: str) -> RequestContext:
     return RequestContext(user_id=user, request_id="r", claims={})
 
 
-async def test_handoff_is_used_once_and_only_for_its_thread_and_user(web_settings: Settings) -> None:
+async def test_preloaded_thread_is_used_once_and_only_for_its_thread_and_user(web_settings: Settings) -> None:
     store = DynamoDBStore(web_settings)
     counted = DynamoDBRequests()
     store.dynamodb.meta.events.register("before-send.dynamodb.*", counted)
@@ -94,23 +94,23 @@ async def test_handoff_is_used_once_and_only_for_its_thread_and_user(web_setting
     thread = ThreadMetadata(id="thr_handoff", created_at=datetime(2026, 1, 1), title="stored")
     await store.save_thread(thread, alice)
 
-    async def request() -> None:
-        loaded = await store.load_thread(thread.id, alice)
-        counted.calls.clear()
-        preload_thread(loaded, alice)
-        # Another user's load of the same id, and another thread: read the table, leave the handoff.
-        with pytest.raises(NotFoundError):
-            await store.load_thread(thread.id, bob)
-        with pytest.raises(NotFoundError):
-            await store.load_thread("thr_other", alice)
-        assert counted.total == 2
-        # A task started by the request (as chatkit's stream is) sees the handoff and uses it up.
-        first = await asyncio.create_task(store.load_thread(thread.id, alice))
-        assert first is loaded and counted.total == 2
-        second = await store.load_thread(thread.id, alice)  # later loads read fresh
-        assert second is not loaded and second.title == "stored" and counted.total == 3
-
-    await asyncio.create_task(request(), context=contextvars.Context())
-    # Nothing leaks out of the request's context.
+    loaded = await store.load_thread(thread.id, alice)
+    counted.calls.clear()
+    request = alice.with_preloaded_thread(loaded)
+    # Another user's load of the same id (even on a context carrying Alice's thread), and another
+    # thread: read the table, leave the preloaded thread where it is.
+    with pytest.raises(NotFoundError):
+        await store.load_thread(thread.id, bob)
+    with pytest.raises(NotFoundError):
+        await store.load_thread(thread.id, replace(request, user_id=bob.user_id))
+    with pytest.raises(NotFoundError):
+        await store.load_thread("thr_other", request)
+    assert counted.total == 3
+    # A task started by the request (as chatkit's stream is) gets the context, and uses the thread up.
+    first = await asyncio.create_task(store.load_thread(thread.id, request))
+    assert first is loaded and counted.total == 3
+    second = await store.load_thread(thread.id, request)  # later loads read fresh
+    assert second is not loaded and second.title == "stored" and counted.total == 4
+    # Nothing leaks to a context without it (another request of the same caller).
     fresh = await store.load_thread(thread.id, alice)
-    assert fresh.title == "stored" and counted.total == 4
+    assert fresh.title == "stored" and counted.total == 5

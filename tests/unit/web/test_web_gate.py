@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from task_assistant.web.chatkit_gate import REQUEST_TYPES, STREAMING_TYPES, parse_request
+from task_assistant.web.chatkit_gate import parse_request
+from task_assistant.web.chatkit_requests import REQUEST_TYPES, STREAMING_TYPES
 from task_assistant.web.errors import BadRequest
 from task_assistant.web.tasks_api import _expected, _parse_if_match
 
