@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from task_assistant.settings import Settings
+from task_assistant.settings import Settings, settings_env
 
 
 def test_lists_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,3 +27,31 @@ def test_metrics_namespace_comes_from_powertools_variable(monkeypatch: pytest.Mo
     assert Settings().powertools_metrics_namespace == "TaskAssistant"
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Acme/Tasks")
     assert Settings().powertools_metrics_namespace == "Acme/Tasks"
+
+
+def test_settings_env_names_variables_that_read_back_as_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = settings_env(
+        chat_table_name="chat-dev",
+        cors_origins=("https://a.example.com", "https://b.example.com"),
+        item_ttl_days=30,
+        openai_base_url=None,
+    )
+    assert env == {
+        "CHAT_TABLE_NAME": "chat-dev",
+        "CORS_ORIGINS": "https://a.example.com,https://b.example.com",
+        "ITEM_TTL_DAYS": "30",
+    }
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.chat_table_name == "chat-dev"
+    assert settings.cors_origins == ["https://a.example.com", "https://b.example.com"]
+    assert settings.item_ttl_days == 30
+    assert settings.openai_base_url is None
+
+
+def test_settings_env_refuses_a_name_that_is_no_field() -> None:
+    # A typo in the stack must fail synthesis, not deploy a variable nothing reads.
+    with pytest.raises(ValueError, match="chat_table"):
+        settings_env(chat_table="chat-dev", log_level="INFO")
