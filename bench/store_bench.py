@@ -34,7 +34,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatkit.types import (
     AssistantMessageContent,
@@ -50,6 +50,9 @@ from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
 from task_assistant.settings import get_settings
 from task_assistant.storage.embedded import EmbeddedAWS
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 BASE = datetime(2025, 6, 1, 9, 0, 0)
 PAGE = 20  # ChatKit's default page size
@@ -222,7 +225,7 @@ async def seed(store: DynamoDBStore, meter: Meter, ctx: RequestContext, thread_i
         row, payload = store.item_row(thread_id, item(thread_id, i), ctx)
         rows.append(store.inline_row(row, payload))
     for start in range(0, len(rows), 25):
-        chunk = [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]
+        chunk: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]
         await asyncio.to_thread(store.dynamodb.batch_write_item, RequestItems={store.table: chunk})
     meter.reset()
 

@@ -9,7 +9,7 @@ import string
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pytest
@@ -49,6 +49,9 @@ from task_assistant.chat.store import (
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
+
 APP_PACKAGE = Path(__file__).resolve().parents[3] / "functions" / "task_assistant"
 
 
@@ -63,7 +66,7 @@ async def seed(store: DynamoDBStore, ctx: RequestContext, thread_id: str, n: int
         assistant_message(thread_id, new_id("message"), BASE + timedelta(milliseconds=i), f"item {i}")
         for i in range(n)
     ]
-    requests = []
+    requests: list[WriteRequestTypeDef] = []
     for item in items:
         row, payload = store.item_row(thread_id, item, ctx)
         requests.append({"PutRequest": {"Item": store.inline_row(row, payload)}})
@@ -564,7 +567,7 @@ async def test_delete_thread_retries_unprocessed_items(
     await seed(store, alice, "thr_retry", 30)
     log = ddb_log
     log.clear()
-    throttled = []
+    throttled: list[bool] = []
 
     def pretend_throttled(parsed: dict[str, Any], model: Any, **_: Any) -> None:
         # DynamoDB may accept part of a batch; report the first batch's last 5 deletes as unprocessed.

@@ -224,6 +224,7 @@ def test_server_fault_is_logged_with_request_id_and_hidden_from_client(
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
     logging.getLogger(SERVICE_NAME).addHandler(handler)
+    # A stand-in with only the surface Services uses, not a TaskChatKitServer.
     services = Services(web_settings, chatkit_server=_BrokenServer())  # type: ignore[arg-type]
     app: FastAPI = create_app(web_settings, door="function_url", services=services)
     try:
@@ -285,6 +286,7 @@ class _FailingStreamServer:
 def test_fault_mid_stream_ends_with_an_error_event(
     web_settings: Settings, issuer: LocalIssuer, user: str
 ) -> None:
+    # A stand-in with only the surface Services uses, not a TaskChatKitServer.
     services = Services(web_settings, chatkit_server=_FailingStreamServer())  # type: ignore[arg-type]
     with serve(create_app(web_settings, door="function_url", services=services)) as url:
         body = {"type": "threads.create", "params": {"input": user_message("hi")}}
