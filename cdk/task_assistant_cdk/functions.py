@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from task_assistant.settings import settings_env
+from task_assistant.settings import METRICS_NAMESPACE, settings_env
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
 
 from .auth import Auth
@@ -143,7 +143,7 @@ def app_environment(config: EnvironmentConfig, data: Data, auth: Auth) -> dict[s
         **powertools_environment(config),
         # Optional: unset ones keep the app's defaults.
         **settings_env(
-            openai_base_url=None if config.offline_model else config.openai_base_url or None,
+            openai_base_url=None if config.offline_model else (config.openai_base_url or None),
             item_ttl_days=config.item_ttl_days,
         ),
     }
@@ -153,7 +153,7 @@ def powertools_environment(config: EnvironmentConfig) -> dict[str, str]:
     """Powertools' own variables; the metrics namespace is also a Settings field (the app reads it)."""
     return {
         "POWERTOOLS_SERVICE_NAME": "task-assistant",
-        **settings_env(powertools_metrics_namespace="TaskAssistant"),
+        **settings_env(powertools_metrics_namespace=METRICS_NAMESPACE),
         "POWERTOOLS_LOG_LEVEL": config.log_level,
     }
 

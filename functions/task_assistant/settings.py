@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: CloudWatch namespace of the app's metrics unless POWERTOOLS_METRICS_NAMESPACE says otherwise.
+METRICS_NAMESPACE = "TaskAssistant"
+
 
 class Settings(BaseSettings):
     """Typed configuration for every entry point (Lambda, local server, CLI tools)."""
@@ -61,7 +64,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO")
     powertools_metrics_namespace: str = Field(
-        "TaskAssistant", description="CloudWatch namespace of the Powertools metrics."
+        METRICS_NAMESPACE, description="CloudWatch namespace of the Powertools metrics."
     )
 
     # Local mode only (`make dev`, `task-assistant-token`, `task-assistant-chat --local-user`)
