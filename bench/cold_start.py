@@ -337,7 +337,8 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 1)
 
 
-def main(argv: list[str] | None = None) -> int:
+# A linear benchmark script: argument parsing, then one measurement after another.
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
     parser = argparse.ArgumentParser(description="Cold start of each entry point (fresh processes).")
     parser.add_argument("--runs", type=int, default=5, help="fresh processes per measurement (median)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

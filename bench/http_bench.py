@@ -31,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,7 +70,11 @@ class Turn:
 
 
 async def turn(client: httpx.AsyncClient, token: str, thread_id: str | None) -> tuple[Turn, str]:
-    content = {"content": [{"type": "input_text", "text": MESSAGE}], "quoted_text": "", "attachments": []}
+    content: dict[str, Any] = {
+        "content": [{"type": "input_text", "text": MESSAGE}],
+        "quoted_text": "",
+        "attachments": [],
+    }
     content["inference_options"] = {}
     if thread_id is None:
         body = {"type": "threads.create", "params": {"input": content}}

@@ -18,13 +18,14 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 CODE_EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 
 
-def _load_build():  # type: ignore[no-untyped-def]
+def _load_build() -> ModuleType:
     spec = importlib.util.spec_from_file_location("layer_build", ROOT / "layers" / "build.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

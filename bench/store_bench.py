@@ -34,7 +34,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatkit.types import (
     AssistantMessageContent,
@@ -52,6 +52,9 @@ from task_assistant.chat.store.keys import item_row
 from task_assistant.context import RequestContext
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 BASE = datetime(2025, 6, 1, 9, 0, 0)
 PAGE = 20  # ChatKit's default page size
@@ -119,7 +122,8 @@ class Meter:
 
     # --- capacity rules -------------------------------------------------------------------------
 
-    def _charge(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    # One branch per DynamoDB operation priced, side by side so the capacity rules read as one table.
+    def _charge(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:  # noqa: C901, PLR0912
         name, params = self._last
         consumed = parsed.get("ConsumedCapacity") or []
         for c in consumed if isinstance(consumed, list) else [consumed]:
@@ -226,7 +230,7 @@ async def seed(store: DynamoDBStore, meter: Meter, ctx: RequestContext, thread_i
         assert spilled is None  # every seeded item fits in its row
         rows.append({**item_row(ctx.user_id, thread_id, seeded), **body, **store.rows.expiry()})
     for start in range(0, len(rows), 25):
-        chunk = [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]
+        chunk: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]
         await asyncio.to_thread(store.dynamodb.batch_write_item, RequestItems={store.table: chunk})
     meter.reset()
 

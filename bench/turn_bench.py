@@ -23,6 +23,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from chatkit.server import StreamingResult
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageItem,
@@ -114,7 +115,8 @@ async def _turn(
 ) -> tuple[float, list[str]]:
     started = time.perf_counter()
     result = await server.process(_body(thread_id, text), ctx)
-    chunks = [chunk async for chunk in result]  # type: ignore[union-attr]
+    assert isinstance(result, StreamingResult)
+    chunks = [chunk async for chunk in result]
     elapsed = time.perf_counter() - started
     events = [json.loads(c.decode()[len("data: ") :]) for c in chunks]
     if any(e["type"] == "error" for e in events):
@@ -140,7 +142,8 @@ async def _thread_of_length(server: TaskChatKitServer, ctx: RequestContext, leng
         ),
         ctx,
     )
-    events = [json.loads(c.decode()[len("data: ") :]) async for c in result]  # type: ignore[union-attr]
+    assert isinstance(result, StreamingResult)
+    events = [json.loads(c.decode()[len("data: ") :]) async for c in result]
     thread_id = str(events[0]["thread"]["id"])
     start = datetime.now() - timedelta(days=1)
     for n in range(length - 2):  # the first turn made two items

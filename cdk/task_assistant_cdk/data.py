@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
@@ -20,6 +22,10 @@ _ATTRIBUTE_TYPES = {
 }
 
 
+@overload
+def _attribute(key: Key) -> dynamodb.Attribute: ...
+@overload
+def _attribute(key: Key | None) -> dynamodb.Attribute | None: ...
 def _attribute(key: Key | None) -> dynamodb.Attribute | None:
     return None if key is None else dynamodb.Attribute(name=key.name, type=_ATTRIBUTE_TYPES[key.type])
 
@@ -35,7 +41,7 @@ def table_from_spec(scope: Construct, spec: TableSpec, config: EnvironmentConfig
     table = dynamodb.Table(
         scope,
         spec.logical_id,
-        partition_key=_attribute(spec.partition_key),  # type: ignore[arg-type]
+        partition_key=_attribute(spec.partition_key),
         sort_key=_attribute(spec.sort_key),
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
@@ -49,16 +55,18 @@ def table_from_spec(scope: Construct, spec: TableSpec, config: EnvironmentConfig
     for index in spec.global_indexes:
         table.add_global_secondary_index(
             index_name=index.name,
-            partition_key=_attribute(index.partition_key),  # type: ignore[arg-type]
+            partition_key=_attribute(index.partition_key),
             sort_key=_attribute(index.sort_key),
             projection_type=dynamodb.ProjectionType.ALL,
         )
     for index in spec.local_indexes:
         if index.partition_key != spec.partition_key:
             raise ValueError(f"{spec.logical_id}.{index.name}: an LSI must share the table's partition key")
+        if index.sort_key is None:
+            raise ValueError(f"{spec.logical_id}.{index.name}: an LSI needs a sort key")
         table.add_local_secondary_index(
             index_name=index.name,
-            sort_key=_attribute(index.sort_key),  # type: ignore[arg-type]
+            sort_key=_attribute(index.sort_key),
             projection_type=dynamodb.ProjectionType.ALL,
         )
     if not config.point_in_time_recovery:

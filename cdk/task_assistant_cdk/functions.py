@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import CfnElement, Duration, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from task_assistant.settings import METRICS_NAMESPACE, settings_env
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
 
 from .auth import Auth
@@ -30,6 +32,16 @@ LAYER_DIR_ENV = "TASK_ASSISTANT_LAYER_DIR"
 
 #: Port uvicorn listens on behind the Lambda Web Adapter (8080 is taken by ``sam local``).
 APP_PORT = 8000
+
+#: How the Lambda Web Adapter starts ``run.sh``, waits for the app and streams its responses.
+WEB_ADAPTER_ENVIRONMENT = {
+    "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+    "AWS_LWA_INVOKE_MODE": "response_stream",
+    "AWS_LWA_READINESS_CHECK_PATH": "/health",
+    # PORT for adapter versions before 0.9, AWS_LWA_PORT after; run.sh reads PORT.
+    "PORT": str(APP_PORT),
+    "AWS_LWA_PORT": str(APP_PORT),
+}
 
 _ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
 _APP_LOG_LEVELS = {
@@ -111,6 +123,45 @@ def resolve_layer_dir(scope: Construct, architecture: str) -> Path:
     return path
 
 
+def app_environment(config: EnvironmentConfig, data: Data, auth: Auth, page_url: str) -> dict[str, str]:
+    """What both functions tell the app (its Settings fields) and Powertools."""
+    return {
+        **settings_env(
+            environment=config.name,
+            log_level=config.log_level,
+            chat_table_name=data.chat_table.table_name,
+            tasks_table_name=data.tasks_table.table_name,
+            attachments_bucket=data.bucket.bucket_name,
+            jwt_issuer=auth.issuer,
+            jwks_url=auth.jwks_url,
+            jwt_client_ids=auth.client.user_pool_client_id,
+            openai_model=config.openai_model,
+            cors_origins=config.cors_origins,
+            max_body_bytes=config.max_body_bytes,
+            rate_limit_per_minute=config.rate_limit_per_minute,
+            # The page (GET /): its public URL, where it signs in, and the widget's domain key.
+            page_url=page_url,
+            page_auth_domain=auth.domain.base_url(),
+            chatkit_domain_key=config.chatkit_domain_key,
+        ),
+        **powertools_environment(config),
+        # Optional: unset ones keep the app's defaults.
+        **settings_env(
+            openai_base_url=None if config.offline_model else (config.openai_base_url or None),
+            item_ttl_days=config.item_ttl_days,
+        ),
+    }
+
+
+def powertools_environment(config: EnvironmentConfig) -> dict[str, str]:
+    """Powertools' own variables; the metrics namespace is also a Settings field (the app reads it)."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": "task-assistant",
+        **settings_env(powertools_metrics_namespace=METRICS_NAMESPACE),
+        "POWERTOOLS_LOG_LEVEL": config.log_level,
+    }
+
+
 class Functions(Construct):
     """One dependencies layer, the function code asset and two functions sharing both.
 
@@ -130,169 +181,143 @@ class Functions(Construct):
         page_url: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        architecture = _ARCHITECTURES[config.architecture]
-        runtime = lambda_.Runtime.PYTHON_3_13
+        self._config = config
+        self._architecture = _ARCHITECTURES[config.architecture]
+        self._runtime = lambda_.Runtime.PYTHON_3_13
+        self._code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
 
+        self.openai_secret = self._model_key_secret()
+        self.openai_secret_arn = self.openai_secret.ref
+        self.layer = self._dependencies_layer()
+        self.lwa_layer = self._web_adapter_layer()
+        environment = app_environment(config, data, auth, page_url)
+        self.streaming = self._streaming_function(environment)
+        self.api = self._api_function(environment)
+        self._grant_data_access(data)
+
+    def _model_key_secret(self) -> secretsmanager.CfnSecret:
         # Created empty (no secret value, no generated string): the operator stores the key
         # with `aws secretsmanager put-secret-value` after the first deploy (see README).
-        self.openai_secret = secretsmanager.CfnSecret(
+        secret = secretsmanager.CfnSecret(
             self,
             "OpenAIKey",
-            description=f"OpenAI (or compatible) API key for {config.prefix}; set it after deploy.",
+            description=f"OpenAI (or compatible) API key for {self._config.prefix}; set it after deploy.",
         )
-        self.openai_secret_arn = self.openai_secret.ref
         acknowledge(
-            self.openai_secret,
+            secret,
             "AwsSolutions-SMG4",
             "A third-party API key cannot be rotated by a Lambda rotator; it is rotated at the "
             "provider and stored again with put-secret-value.",
         )
+        return secret
 
-        self.layer = lambda_.LayerVersion(
+    def _dependencies_layer(self) -> lambda_.LayerVersion:
+        config = self._config
+        return lambda_.LayerVersion(
             self,
             "Dependencies",
             code=lambda_.Code.from_asset(str(resolve_layer_dir(self, config.architecture))),
-            compatible_runtimes=[runtime],
-            compatible_architectures=[architecture],
+            compatible_runtimes=[self._runtime],
+            compatible_architectures=[self._architecture],
             description=f"task-assistant third-party dependencies (python3.13, {config.architecture})",
             removal_policy=removal_policy(config),
         )
-        code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
-        lwa_arn = config.lwa_layer_arn or lwa_layer_arn(
-            stack.region, config.architecture, config.lwa_layer_version
+
+    def _web_adapter_layer(self) -> lambda_.ILayerVersion:
+        config = self._config
+        arn = config.lwa_layer_arn or lwa_layer_arn(
+            Stack.of(self).region, config.architecture, config.lwa_layer_version
         )
-        self.lwa_layer = lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", lwa_arn)
+        return lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", arn)
 
-        common_env = {
-            "ENVIRONMENT": config.name,
-            "LOG_LEVEL": config.log_level,
-            "CHAT_TABLE_NAME": data.chat_table.table_name,
-            "TASKS_TABLE_NAME": data.tasks_table.table_name,
-            "ATTACHMENTS_BUCKET": data.bucket.bucket_name,
-            "JWT_ISSUER": auth.issuer,
-            "JWKS_URL": auth.jwks_url,
-            "JWT_CLIENT_IDS": auth.client.user_pool_client_id,
-            "OPENAI_MODEL": config.openai_model,
-            "CORS_ORIGINS": ",".join(config.cors_origins),
-            # The page (GET /): its public URL, where it signs in, and the widget's domain key.
-            "PAGE_URL": page_url,
-            "PAGE_AUTH_DOMAIN": auth.domain.base_url(),
-            "CHATKIT_DOMAIN_KEY": config.chatkit_domain_key,
-            "MAX_BODY_BYTES": str(config.max_body_bytes),
-            "RATE_LIMIT_PER_MINUTE": str(config.rate_limit_per_minute),
-            "POWERTOOLS_SERVICE_NAME": "task-assistant",
-            "POWERTOOLS_METRICS_NAMESPACE": "TaskAssistant",
-            "POWERTOOLS_LOG_LEVEL": config.log_level,
-        }
-        if config.openai_base_url and not config.offline_model:
-            common_env["OPENAI_BASE_URL"] = config.openai_base_url
-        if config.item_ttl_days is not None:
-            common_env["ITEM_TTL_DAYS"] = str(config.item_ttl_days)
-
-        streaming_env = dict(common_env)
-        if not config.offline_model:
-            # Without a key source (and no base URL) the app runs its offline model.
-            streaming_env["OPENAI_API_KEY_SECRET_ID"] = self.openai_secret_arn
-        self.streaming = self._function(
+    def _streaming_function(self, app_env: dict[str, str]) -> lambda_.Function:
+        # Without a key source (and no base URL) the app runs its offline model.
+        key_source = None if self._config.offline_model else self.openai_secret_arn
+        return self._function(
             "Streaming",
-            config=config,
             description="ChatKit over response streaming: uvicorn behind the Lambda Web Adapter",
             handler="run.sh",
-            code=code,
             layers=[self.layer, self.lwa_layer],
-            memory=config.streaming_memory_mb,
-            timeout=config.streaming_timeout_seconds,
-            reserved=config.streaming_reserved_concurrency,
+            memory=self._config.streaming_memory_mb,
+            timeout=self._config.streaming_timeout_seconds,
+            reserved=self._config.streaming_reserved_concurrency,
             environment={
-                **streaming_env,
-                "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
-                "AWS_LWA_INVOKE_MODE": "response_stream",
-                "AWS_LWA_READINESS_CHECK_PATH": "/health",
-                # PORT for adapter versions before 0.9, AWS_LWA_PORT after; run.sh reads PORT.
-                "PORT": str(APP_PORT),
-                "AWS_LWA_PORT": str(APP_PORT),
+                **app_env,
+                **settings_env(openai_api_key_secret_id=key_source),
+                **WEB_ADAPTER_ENVIRONMENT,
             },
-            architecture=architecture,
-            runtime=runtime,
-        )
-        self.api = self._function(
-            "Api",
-            config=config,
-            description="Tasks REST routes: the same FastAPI app through Mangum",
-            handler="task_assistant.entry.api.handler",
-            code=code,
-            layers=[self.layer],
-            memory=config.api_memory_mb,
-            timeout=config.api_timeout_seconds,
-            reserved=config.api_reserved_concurrency,
-            environment=dict(common_env),
-            architecture=architecture,
-            runtime=runtime,
         )
 
+    def _api_function(self, app_env: dict[str, str]) -> lambda_.Function:
+        return self._function(
+            "Api",
+            description="Tasks REST routes: the same FastAPI app through Mangum",
+            handler="task_assistant.entry.api.handler",
+            layers=[self.layer],
+            memory=self._config.api_memory_mb,
+            timeout=self._config.api_timeout_seconds,
+            reserved=self._config.api_reserved_concurrency,
+            environment=dict(app_env),
+        )
+
+    def _grant_data_access(self, data: Data) -> None:
         # Least privilege: the streaming function runs ChatKit (threads, items, attachments,
         # the agent's task tools, the model key); the API function serves /tasks and counts
         # rate limits, whose counters live in the chat table. Neither may Scan: every read
         # is a Query or GetItem (a design rule that IAM now enforces).
-        grant_table_data(self.streaming, data.chat_table, CHAT_TABLE)
-        grant_table_data(self.streaming, data.tasks_table, TASKS_TABLE)
-        grant_table_data(self.api, data.chat_table, CHAT_TABLE)
-        grant_table_data(self.api, data.tasks_table, TASKS_TABLE)
-        self.streaming.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="AttachmentObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                resources=[data.bucket.arn_for_objects("*")],
-            )
-        )
-        self.streaming.add_to_role_policy(
-            # Without ListBucket a HEAD on a missing key answers 403 instead of 404.
-            iam.PolicyStatement(
-                sid="AttachmentBucket", actions=["s3:ListBucket"], resources=[data.bucket.bucket_arn]
-            )
-        )
+        for fn in (self.streaming, self.api):
+            grant_table_data(fn, data.chat_table, CHAT_TABLE)
+            grant_table_data(fn, data.tasks_table, TASKS_TABLE)
+        self._grant_attachments(data.bucket)
         self.streaming.add_to_role_policy(
             iam.PolicyStatement(
                 sid="ModelKey", actions=["secretsmanager:GetSecretValue"], resources=[self.openai_secret_arn]
             )
         )
+
+    def _grant_attachments(self, bucket: s3.Bucket) -> None:
+        """Object access to the attachments bucket for the streaming function only."""
+        self.streaming.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="AttachmentObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects("*")],
+            )
+        )
+        self.streaming.add_to_role_policy(
+            # Without ListBucket a HEAD on a missing key answers 403 instead of 404.
+            iam.PolicyStatement(
+                sid="AttachmentBucket", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
+            )
+        )
+        cfn_bucket = bucket.node.default_child
+        assert isinstance(cfn_bucket, CfnElement), "an s3.Bucket is backed by a CfnBucket"
+        role = self.streaming.role
+        assert role is not None, "_function gives every function its own role"
         acknowledge(
-            self.streaming.role,  # type: ignore[arg-type]
-            f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(data.bucket.node.default_child)}.Arn>/*]",  # type: ignore[arg-type]
+            role,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(cfn_bucket)}.Arn>/*]",
             "Attachment object keys are generated per user and upload; the grant covers objects of "
             "this one bucket only, with object-level actions only.",
         )
-        for fn in (self.streaming, self.api):
-            acknowledge(
-                fn.role,  # type: ignore[arg-type]
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
-                "(added by active tracing).",
-            )
-            acknowledge(
-                fn,
-                "AwsSolutions-L1",
-                "Python 3.13 is pinned on purpose: the dependencies layer is built for cp313 wheels and "
-                "the app is tested on it; runtime and layer move to a newer Python together.",
-            )
 
     def _function(
         self,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         description: str,
         handler: str,
-        code: lambda_.Code,
         layers: list[lambda_.ILayerVersion],
         memory: int,
         timeout: int,
         reserved: int | None,
         environment: dict[str, str],
-        architecture: lambda_.Architecture,
-        runtime: lambda_.Runtime,
     ) -> lambda_.Function:
+        """A function with its own log group and role, sharing the code asset, runtime and architecture.
+
+        Active tracing and the pinned runtime are set here, so their cdk-nag findings are acknowledged here.
+        """
+        config = self._config
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
@@ -311,10 +336,10 @@ class Functions(Construct):
             self,
             construct_id,
             description=description,
-            runtime=runtime,
-            architecture=architecture,
+            runtime=self._runtime,
+            architecture=self._architecture,
             handler=handler,
-            code=code,
+            code=self._code,
             layers=layers,
             memory_size=memory,
             timeout=Duration.seconds(timeout),
@@ -331,5 +356,19 @@ class Functions(Construct):
         log_group.grant_write(role)
         # Stable, readable logical ids: `sam local invoke -t cdk.out/<stack>.template.json
         # StreamingFunction|ApiFunction -e tests/events/<file>` names them.
-        function.node.default_child.override_logical_id(f"{construct_id}Function")  # type: ignore[union-attr]
+        cfn_function = function.node.default_child
+        assert isinstance(cfn_function, CfnElement), "a lambda.Function is backed by a CfnFunction"
+        cfn_function.override_logical_id(f"{construct_id}Function")
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
+            "(added by active tracing).",
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "Python 3.13 is pinned on purpose: the dependencies layer is built for cp313 wheels and "
+            "the app is tested on it; runtime and layer move to a newer Python together.",
+        )
         return function

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from constructs import Construct
 
 from .api import Api
@@ -17,9 +17,14 @@ class TaskAssistantStack(Stack):
     """Everything one environment needs; outputs are what a frontend and the CLI need."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: object
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        env: Environment | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description=f"Task assistant ({config.name})", **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, description=f"Task assistant ({config.name})", env=env)
         self.config = config
         Tags.of(self).add("project", "task-assistant")
         Tags.of(self).add("environment", config.name)

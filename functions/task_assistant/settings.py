@@ -1,16 +1,21 @@
 """The one settings object: every endpoint, name, secret and limit comes from the environment.
 
 Each field reads the environment variable of the same name in upper case (``CHAT_TABLE_NAME`` for
-``chat_table_name``). The README's configuration table lists them all.
+``chat_table_name``). The README's configuration table lists them all; a deployment writes them with
+:func:`settings_env`, so no variable name is spelled outside this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: CloudWatch namespace of the app's metrics unless POWERTOOLS_METRICS_NAMESPACE says otherwise.
+METRICS_NAMESPACE = "TaskAssistant"
 
 
 class Settings(BaseSettings):
@@ -81,7 +86,7 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO")
     powertools_metrics_namespace: str = Field(
-        "TaskAssistant", description="CloudWatch namespace of the Powertools metrics."
+        METRICS_NAMESPACE, description="CloudWatch namespace of the Powertools metrics."
     )
 
     # Local mode only (`make dev`, `task-assistant-token`, `task-assistant-chat --local-user`)
@@ -125,3 +130,33 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings read once per process from the environment."""
     return Settings()
+
+
+#: A value a deployment sets a field to: text, a number, a list (written comma separated) or None (unset).
+EnvValue = str | int | Sequence[str] | None
+
+
+def settings_env(**values: EnvValue) -> dict[str, str]:
+    """The environment variables that set the given :class:`Settings` fields, keyed by variable name.
+
+    Keywords are field names; one that is not a field raises ``ValueError``, so a deployment cannot
+    set a variable the app never reads. Lists are joined with commas (as the fields split them),
+    numbers written in decimal, and ``None`` leaves the variable out so the field keeps its default.
+    Values are not validated here: a deployment's values may be placeholders resolved later.
+    """
+    unknown = sorted(set(values) - set(Settings.model_fields))
+    if unknown:
+        raise ValueError(f"not fields of Settings: {', '.join(unknown)}")
+    return {_env_name(name): _env_text(value) for name, value in values.items() if value is not None}
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields[field]
+    alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+    return f"{Settings.model_config.get('env_prefix', '')}{alias or field}".upper()
+
+
+def _env_text(value: str | int | Sequence[str]) -> str:
+    if isinstance(value, str | int):
+        return str(value)
+    return ",".join(value)

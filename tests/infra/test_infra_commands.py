@@ -27,7 +27,7 @@ MAKE = shutil.which("make")
 
 def _make(*args: str, env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     assert MAKE, "GNU make is required for the README's commands"
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+    return subprocess.run(  # type: ignore[call-overload]
         [MAKE, "--no-print-directory", *args],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, **kwargs
     )  # fmt: skip

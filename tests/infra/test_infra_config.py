@@ -67,7 +67,7 @@ def test_identity_fields_cannot_be_overridden() -> None:
 
 def test_config_is_immutable() -> None:
     with pytest.raises(ValueError, match="frozen"):
-        ENVIRONMENTS["dev"].retain_data = True  # type: ignore[misc]
+        ENVIRONMENTS["dev"].retain_data = True  # type: ignore[misc]  # the write mypy refuses is the test
     assert EnvironmentConfig.model_config.get("extra") == "forbid"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, Validations
 from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
 from infra_support import Synthesized, synth_app
 
 pytestmark = pytest.mark.timeout(600)
@@ -27,10 +28,10 @@ def test_no_unacknowledged_findings(synthesize: Callable[..., Synthesized], env:
     assert failures == []
 
 
-def _acknowledgements(app_or_stack: object) -> dict[str, dict[str, str]]:
+def _acknowledgements(app_or_stack: IConstruct) -> dict[str, dict[str, str]]:
     key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     found: dict[str, dict[str, str]] = {}
-    for construct in app_or_stack.node.find_all():  # type: ignore[attr-defined]
+    for construct in app_or_stack.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == key:
                 found.setdefault(construct.node.path, {}).update(entry.data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from task_assistant.settings import Settings
+from task_assistant.settings import Settings, settings_env
 
 
 def test_lists_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +38,31 @@ def test_page_url_names_a_directory_and_urls_must_be_http(monkeypatch: pytest.Mo
     assert Settings(page_url="").page_url is None
     with pytest.raises(ValidationError, match="PAGE_AUTH_DOMAIN must be an http"):
         Settings(page_auth_domain="tasks.auth.eu-west-1.amazoncognito.com")
+
+
+def test_settings_env_names_variables_that_read_back_as_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = settings_env(
+        chat_table_name="chat-dev",
+        cors_origins=("https://a.example.com", "https://b.example.com"),
+        item_ttl_days=30,
+        openai_base_url=None,
+    )
+    assert env == {
+        "CHAT_TABLE_NAME": "chat-dev",
+        "CORS_ORIGINS": "https://a.example.com,https://b.example.com",
+        "ITEM_TTL_DAYS": "30",
+    }
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.chat_table_name == "chat-dev"
+    assert settings.cors_origins == ["https://a.example.com", "https://b.example.com"]
+    assert settings.item_ttl_days == 30
+    assert settings.openai_base_url is None
+
+
+def test_settings_env_refuses_a_name_that_is_no_field() -> None:
+    # A typo in the stack must fail synthesis, not deploy a variable nothing reads.
+    with pytest.raises(ValueError, match="chat_table"):
+        settings_env(chat_table="chat-dev", log_level="INFO")

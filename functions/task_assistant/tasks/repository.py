@@ -218,9 +218,10 @@ def decode_cursor(cursor: str, status: TaskFilter) -> str:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         sk, kind = data["sk"], data["f"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        # RecursionError: json.loads recurses per nesting level, and a forged cursor can nest thousands deep.
         raise TaskValidationError("cursor", "is not a cursor returned by a previous listing") from None
-    if not isinstance(sk, str) or not looks_like_task_id(sk):
+    if not isinstance(sk, str) or not looks_like_task_id(sk) or not isinstance(kind, str):
         raise TaskValidationError("cursor", "is not a cursor returned by a previous listing")
     if kind != status:
         raise TaskValidationError("cursor", f"belongs to a {kind!r} listing, not {status!r}")

@@ -46,30 +46,12 @@ def parse_request(body: bytes, *, page_size_cap: int) -> GatedRequest:
     A ``params.limit`` above ``page_size_cap`` is lowered to the cap (the body handed on is rewritten);
     a limit below 1 is refused.
     """
-    from task_assistant.web.chatkit_requests import REQUEST_ADAPTER, REQUEST_TYPES, STREAMING_TYPES, shown
+    from task_assistant.web.chatkit_requests import REQUEST_ADAPTER, STREAMING_TYPES
 
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest("request body must be a JSON object with 'type' and 'params'")
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        raise BadRequest("'type' is required and must be a string naming the request type")
-    if kind not in REQUEST_TYPES:
-        raise BadRequest(
-            f"unknown request type {shown(kind)!r}; expected one of: {', '.join(sorted(REQUEST_TYPES))}"
-        )
-    params = data.get("params")
-    if kind in _PAGED_TYPES and isinstance(params, dict):
-        limit = params.get("limit")
-        if type(limit) is int:
-            if limit < 1:
-                raise BadRequest("params.limit must be at least 1")
-            if limit > page_size_cap:
-                params["limit"] = page_size_cap
-                body = json.dumps(data).encode()
+    data = _json_object(body)
+    kind = _request_type(data)
+    if _cap_limit(data, kind, page_size_cap):
+        body = json.dumps(data).encode()
     try:
         parsed = REQUEST_ADAPTER.validate_json(body)
     except ValidationError as exc:
@@ -86,6 +68,48 @@ def parse_request(body: bytes, *, page_size_cap: int) -> GatedRequest:
         except (binascii.Error, ValueError):
             raise BadRequest("params.audio_base64 is not valid base64") from None
     return GatedRequest(body=body, type=kind, streaming=kind in STREAMING_TYPES, parsed=parsed)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON", code="invalid_json") from None
+    except RecursionError:
+        # json.loads recurses once per nesting level: a small body nested a few thousand deep ends here.
+        raise BadRequest("request body is nested too deeply", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object with 'type' and 'params'")
+    return data
+
+
+def _request_type(data: dict[str, Any]) -> str:
+    from task_assistant.web.chatkit_requests import REQUEST_TYPES, shown
+
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise BadRequest("'type' is required and must be a string naming the request type")
+    if kind not in REQUEST_TYPES:
+        raise BadRequest(
+            f"unknown request type {shown(kind)!r}; expected one of: {', '.join(sorted(REQUEST_TYPES))}"
+        )
+    return kind
+
+
+def _cap_limit(data: dict[str, Any], kind: str, page_size_cap: int) -> bool:
+    """Lower ``params.limit`` to the cap in place; True when ``data`` changed."""
+    params = data.get("params")
+    if kind not in _PAGED_TYPES or not isinstance(params, dict):
+        return False
+    limit = params.get("limit")
+    if type(limit) is not int:
+        return False
+    if limit < 1:
+        raise BadRequest("params.limit must be at least 1")
+    if limit <= page_size_cap:
+        return False
+    params["limit"] = page_size_cap
+    return True
 
 
 async def check_ownership(

@@ -255,7 +255,7 @@ class FakeOpenAI:
                         "arguments": args,
                     }
                 )
-                done = {**item, "arguments": args, "status": "completed"}
+                done: dict[str, Any] = {**item, "arguments": args, "status": "completed"}
             else:
                 item_id = _id("msg")
                 message = {"type": "message", "id": item_id, "role": "assistant", "status": "in_progress"}

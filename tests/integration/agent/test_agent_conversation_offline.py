@@ -33,7 +33,8 @@ def _text(item: object) -> str:
     raise AssertionError(f"not a message: {item!r}")
 
 
-async def test_whole_conversation_offline(
+# One scripted conversation, turn after turn: its length is the point of the test.
+async def test_whole_conversation_offline(  # noqa: PLR0915
     offline_server: TaskChatKitServer, alice_ctx: RequestContext
 ) -> None:
     alice = ChatClient(offline_server, alice_ctx)

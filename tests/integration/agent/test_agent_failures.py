@@ -166,6 +166,7 @@ async def test_api_key_from_secrets_manager(
 ) -> None:
     secrets = _secrets_client(embedded_aws)
     name = f"openai-{settings.chat_table_name}"
+    # No Secrets Manager stubs are installed (boto3-stubs[dynamodb,s3]), so the client is typed `object`.
     secrets.create_secret(Name=name, SecretString=json.dumps({"OPENAI_API_KEY": "sk-from-secret"}))  # type: ignore[attr-defined]
     configured = openai_settings(settings, fake_api).model_copy(
         update={"openai_api_key": None, "openai_api_key_secret_id": name}

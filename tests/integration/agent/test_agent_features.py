@@ -270,16 +270,22 @@ async def test_presigned_url_delivery_points_at_the_callers_bytes(
     store = offline_server.store
     image = await store.load_attachment(image_id, alice_ctx)
     pdf = await store.load_attachment(pdf_id, alice_ctx)
+    # chatkit types the server's attachment_store as its AttachmentStore ABC; this one is ours (S3).
     converter = TaskThreadItemConverter(offline_server.attachment_store, alice_ctx, delivery="url")  # type: ignore[arg-type]
     image_part = await converter.attachment_to_message_content(image)
     pdf_part = await converter.attachment_to_message_content(pdf)
     assert image_part["type"] == "input_image" and pdf_part["type"] == "input_file"
-    assert pdf_part["filename"] == "r.pdf"  # type: ignore[typeddict-item]
+    assert pdf_part["filename"] == "r.pdf"
+    image_url, pdf_url = image_part.get("image_url"), pdf_part.get("file_url")
+    assert image_url and pdf_url
     async with httpx.AsyncClient() as http:
-        assert (await http.get(image_part["image_url"])).content == PNG  # type: ignore[typeddict-item]
-        assert (await http.get(pdf_part["file_url"])).content == b"%PDF-1.4 tiny"  # type: ignore[typeddict-item]
+        assert (await http.get(image_url)).content == PNG
+        assert (await http.get(pdf_url)).content == b"%PDF-1.4 tiny"
     # The same attachment id, converted as another user, points at nothing of Alice's.
     as_bob = TaskThreadItemConverter(offline_server.attachment_store, bob_ctx, delivery="url")  # type: ignore[arg-type]
     bob_part = await as_bob.attachment_to_message_content(image)
+    assert bob_part["type"] == "input_image"
+    bob_url = bob_part.get("image_url")
+    assert bob_url
     async with httpx.AsyncClient() as http:
-        assert (await http.get(bob_part["image_url"])).status_code == 404  # type: ignore[typeddict-item]
+        assert (await http.get(bob_url)).status_code == 404

@@ -9,7 +9,7 @@ import pytest
 from agents import FunctionTool, RunContextWrapper
 from agents.model_settings import ModelSettings
 from agents.models.interface import ModelTracing
-from openai.types.responses import ResponseFunctionToolCall
+from openai.types.responses import EasyInputMessageParam, ResponseFunctionToolCall
 
 from task_assistant.agent.agent import build_agent
 from task_assistant.agent.listing import ListedTask, format_task_list
@@ -24,7 +24,7 @@ ID1 = "01JD0000000000000000000001"
 LISTED = format_task_list([ListedTask(ID1, "buy milk", False)])
 
 
-def _user(text: str) -> dict[str, Any]:
+def _user(text: str) -> EasyInputMessageParam:
     return {"role": "user", "type": "message", "content": [{"type": "input_text", "text": text}]}
 
 

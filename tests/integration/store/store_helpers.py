@@ -7,7 +7,7 @@ import string
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from chatkit.types import AttachmentCreateParams, Page, ThreadItem, ThreadMetadata
@@ -18,6 +18,9 @@ from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.store.bodies import ITEM_ADAPTER, encode_body
 from task_assistant.chat.store.keys import Row, item_row
 from task_assistant.context import RequestContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 
 @dataclass
@@ -80,7 +83,9 @@ async def seed(store: DynamoDBStore, ctx: RequestContext, thread_id: str, n: int
         assistant_message(thread_id, new_id("message"), BASE + timedelta(milliseconds=i), f"item {i}")
         for i in range(n)
     ]
-    requests = [{"PutRequest": {"Item": stored_item_row(store, ctx, thread_id, item)}} for item in items]
+    requests: list[WriteRequestTypeDef] = [
+        {"PutRequest": {"Item": stored_item_row(store, ctx, thread_id, item)}} for item in items
+    ]
     for start in range(0, len(requests), 25):
         store.dynamodb.batch_write_item(RequestItems={store.table: requests[start : start + 25]})
     return items

@@ -92,7 +92,7 @@ async def test_delete_thread_retries_unprocessed_items(
     await seed(store, alice, "thr_retry", 30)
     log = ddb_log
     log.clear()
-    throttled = []
+    throttled: list[bool] = []
 
     def pretend_throttled(parsed: dict[str, Any], model: Any, **_: Any) -> None:
         # DynamoDB may accept part of a batch; report the first batch's last 5 deletes as unprocessed.

@@ -9,6 +9,7 @@ import pytest
 from agents import Agent, FunctionTool, RunContextWrapper
 from agents.mcp import MCPServer, MCPUtil
 from mcp import MCPError
+from mcp_types import TextContent, Tool
 
 from task_assistant.context import RequestContext
 from task_assistant.tasks.mcp_bridge import InProcessTaskTools, open_task_tools, tools_server_for
@@ -34,7 +35,9 @@ async def test_bridge_lists_and_calls_tools_for_the_bound_user(
         listed = await tasks_mcp.call_tool("list_tasks", {"status": "pending"})
     assert not added.is_error
     task = added.structured_content["task"]
-    assert json.loads(listed.content[0].text)["tasks"] == [task]  # type: ignore[union-attr]
+    [listed_text] = listed.content
+    assert isinstance(listed_text, TextContent)
+    assert json.loads(listed_text.text)["tasks"] == [task]
     assert (await service.get(alice, task["id"])).title == "Water plants"
 
 
@@ -56,7 +59,7 @@ async def test_tools_are_listed_over_mcp_once_per_process(
     listings = 0
     real_list_tools = tools_server.mcp.list_tools
 
-    async def counting_list_tools():  # type: ignore[no-untyped-def]
+    async def counting_list_tools() -> list[Tool]:
         nonlocal listings
         listings += 1
         return await real_list_tools()

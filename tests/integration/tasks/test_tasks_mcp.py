@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from mcp import ClientSession
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, TextContent
 
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
@@ -29,7 +29,8 @@ async def session_for(server: TaskToolsServer, context: RequestContext) -> Async
 def payload(result: CallToolResult) -> dict[str, Any]:
     """The structured result, checked to equal the JSON text the model reads."""
     assert len(result.content) == 1
-    text = result.content[0].text  # type: ignore[union-attr]
+    assert isinstance(result.content[0], TextContent)
+    text = result.content[0].text
     if result.is_error:
         assert result.structured_content["error"]["message"] == text
     else:
@@ -119,7 +120,8 @@ async def test_ambiguous_title_is_a_tool_error_listing_candidates(
     error = payload(result)["error"]
     assert error["code"] == "ambiguous_task"
     assert {c["id"] for c in error["candidates"]} == {milk.id, bread.id}
-    text = result.content[0].text  # type: ignore[union-attr]
+    assert isinstance(result.content[0], TextContent)
+    text = result.content[0].text
     assert "'Buy milk'" in text and "'Buy bread'" in text and milk.id in text and bread.id in text
     assert not any(t.completed for t in (await service.list(alice)).tasks)
 
@@ -205,5 +207,5 @@ async def test_unexpected_failures_are_logged_and_do_not_leak_details(
     logged = [r for r in caplog.records if r.getMessage() == "Task tool failed"]
     assert len(logged) == 1
     record = logged[0]
-    assert (record.tool, record.user_id, record.request_id) == ("list_tasks", alice.user_id, alice.request_id)  # type: ignore[attr-defined]
+    assert (record.tool, record.user_id, record.request_id) == ("list_tasks", alice.user_id, alice.request_id)  # type: ignore[attr-defined]  # `extra=` fields
     assert record.exc_info is not None and "ResourceNotFoundException" in repr(record.exc_info[1])

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Literal
 
 import httpx
 import jwt
@@ -118,7 +119,9 @@ def test_401_comes_before_body_validation(chat_url: str) -> None:
 
 @pytest.mark.parametrize("form", ["Bearer {}", "{}"])
 @pytest.mark.parametrize("use", ["id", "access"])
-def test_valid_tokens_accepted(use: str, form: str, chat_url: str, issuer: LocalIssuer, user: str) -> None:
+def test_valid_tokens_accepted(
+    use: Literal["id", "access"], form: str, chat_url: str, issuer: LocalIssuer, user: str
+) -> None:
     # "{}": a bare JWT, as clients of API Gateway's /chatkit route (which reaches this door) send it.
     headers = {"Authorization": form.format(issuer.mint(user, use=use))}
     with httpx.Client(base_url=chat_url, headers=headers, timeout=10) as client:

@@ -147,7 +147,7 @@ def stack(web_settings: Settings, issuer: LocalIssuer) -> Iterator[Stack]:
         app = create_app(settings, door="function_url", services=services)
         install_local_sign_in(app, issuer, default_user="dev")
         preflights = Preflights()
-        with serve(preflights.wrap(app)) as app_url:  # type: ignore[arg-type]
+        with serve(preflights.wrap(app)) as app_url:
             # The app's own config document (absolute URLs to itself) is what the other origin serves.
             host.config = httpx.get(f"{app_url}/web/config.json").json()
             host.policy = content_security_policy(settings, host.config)

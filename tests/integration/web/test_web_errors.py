@@ -4,6 +4,7 @@ logged with the request id while the client sees a generic message."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -78,6 +79,26 @@ def test_bad_chatkit_bodies_are_400(caller: ChatKitCaller, body: bytes, code: st
     assert error["code"] == code
     assert needle in error["message"] or needle in json.dumps(error.get("details")), error
     assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_deeply_nested_json_is_400_on_every_route_that_reads_a_body(
+    chat_url: str, issuer: LocalIssuer, user: str
+) -> None:
+    """A 2 KB body nested a thousand levels deep, and a cursor that decodes to one: 400, never a 500."""
+    auth = {"Authorization": f"Bearer {issuer.mint(user)}", "Content-Type": "application/json"}
+    deep = b"[" * 2000
+    cursor = base64.urlsafe_b64encode(b"[" * 2000).decode()
+    with httpx.Client(base_url=chat_url, headers=auth) as client:
+        responses = [
+            client.post("/chatkit", content=deep),
+            client.post("/chatkit", content=b'{"type": "threads.list", "params": ' + b'{"a": ' * 1500 + b"1"),
+            client.post("/tasks", content=deep),
+            client.patch("/tasks/01JD0000000000000000000001", content=deep),
+            client.get("/tasks", params={"cursor": cursor}),
+        ]
+    for response in responses:
+        assert response.status_code == 400, (response.request.url, response.text)
+        assert response.json()["error"]["code"] in ("invalid_json", "invalid_request")
 
 
 def test_unsupported_request_type_is_400(caller: ChatKitCaller) -> None:
@@ -225,6 +246,7 @@ def test_server_fault_is_logged_with_request_id_and_hidden_from_client(
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
     logging.getLogger(SERVICE_NAME).addHandler(handler)
+    # A stand-in with only the surface Services uses, not a TaskChatKitServer.
     services = Services(web_settings, chatkit_server=_BrokenServer())  # type: ignore[arg-type]
     app: FastAPI = create_app(web_settings, door="function_url", services=services)
     try:
@@ -306,6 +328,7 @@ class _FailingStreamServer:
 def test_fault_mid_stream_ends_with_an_error_event(
     web_settings: Settings, issuer: LocalIssuer, user: str
 ) -> None:
+    # A stand-in with only the surface Services uses, not a TaskChatKitServer.
     services = Services(web_settings, chatkit_server=_FailingStreamServer())  # type: ignore[arg-type]
     with serve(create_app(web_settings, door="function_url", services=services)) as url:
         body = {"type": "threads.create", "params": {"input": user_message("hi")}}

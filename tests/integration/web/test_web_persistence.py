@@ -5,16 +5,25 @@ rewritten."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.persistence import Snapshotter
 from task_assistant.storage.clients import dynamodb_client, s3_client
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
 
 def test_snapshot_round_trip(embedded_aws: EmbeddedAWS, tmp_path: Path) -> None:
     source = embedded_aws.create_resources("snapsrc")
     ddb, s3 = dynamodb_client(source), s3_client(source)
-    item = {"pk": {"S": "U#a#T#t1"}, "sk": {"S": "THREAD"}, "blob": {"B": b"\x00\xffzz"}, "n": {"N": "7"}}
+    item: dict[str, AttributeValueTypeDef] = {
+        "pk": {"S": "U#a#T#t1"},
+        "sk": {"S": "THREAD"},
+        "blob": {"B": b"\x00\xffzz"},
+        "n": {"N": "7"},
+    }
     ddb.put_item(TableName=source.chat_table_name, Item=item)
     ddb.put_item(TableName=source.chat_table_name, Item={"pk": {"S": "RATE#a#60"}, "sk": {"S": "RATE"}})
     ddb.put_item(TableName=source.tasks_table_name, Item={"pk": {"S": "a"}, "sk": {"S": "01TASK"}})

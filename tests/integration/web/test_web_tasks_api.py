@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 from web_helpers import bearer
@@ -10,7 +12,7 @@ from task_assistant.local.token_issuer import LocalIssuer
 
 
 @pytest.fixture
-def alice(tasks_url: str, issuer: LocalIssuer, user: str) -> httpx.Client:
+def alice(tasks_url: str, issuer: LocalIssuer, user: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=tasks_url, headers=bearer(issuer, user), timeout=10) as client:
         yield client
 

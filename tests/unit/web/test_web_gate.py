@@ -55,6 +55,13 @@ def test_bad_requests_name_the_problem(body: bytes, message: str) -> None:
     assert info.value.status == 400
 
 
+def test_deeply_nested_body_is_a_400_not_a_500() -> None:
+    """2 KB nested a thousand levels deep: json.loads' RecursionError becomes a clear 400."""
+    for body in (b"[" * 100_000, b'{"type": "threads.list", "params": ' + b'{"a": ' * 50_000 + b"1}"):
+        with pytest.raises(BadRequest, match="nested too deeply"):
+            parse_request(body, page_size_cap=100)
+
+
 def test_streaming_flag() -> None:
     body = json.dumps(
         {

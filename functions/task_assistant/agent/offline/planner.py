@@ -202,22 +202,21 @@ def _summarise(intent: Intent, conv: Conversation) -> str:
     if intent.kind == "list":
         return _summarise_list(intent, exchange)
     task = _task_of(_json_or_none(exchange.output)) or {}
+    if intent.kind == "delete" and not task:
+        return "Deleted the task."
     title = str(task.get("title") or intent.title or intent.ref or "the task")
-    quoted = f"\u201c{title}\u201d"
-    match intent.kind:
-        case "add":
-            return f"Added {quoted} to your list."
-        case "complete":
-            return f"Marked {quoted} as done. Nice work!"
-        case "reopen":
-            return f"Reopened {quoted}; it's back on your list."
-        case "rename":
-            return f"Renamed it to {quoted}."
-        case "notes":
-            return f"Saved the note on {quoted}."
-        case "delete":
-            return f"Deleted {quoted}." if task else "Deleted the task."
-    return "Done."  # pragma: no cover
+    return _DONE_REPLIES.get(intent.kind, "Done.").format(title=f"\u201c{title}\u201d")
+
+
+#: What the model says after a successful change; ``{title}`` is the quoted task title.
+_DONE_REPLIES: dict[str, str] = {
+    "add": "Added {title} to your list.",
+    "complete": "Marked {title} as done. Nice work!",
+    "reopen": "Reopened {title}; it's back on your list.",
+    "rename": "Renamed it to {title}.",
+    "notes": "Saved the note on {title}.",
+    "delete": "Deleted {title}.",
+}
 
 
 def _summarise_list(intent: Intent, exchange: ToolExchange) -> str:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents import FunctionTool
+from agents import FunctionTool, Tool
 from agents.model_settings import ModelSettings
 from agents.models.interface import ModelTracing
-from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
+from openai.types.responses import (
+    EasyInputMessageParam,
+    ResponseCompletedEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+)
 
 from task_assistant.agent.listing import ListedTask, format_task_list
 from task_assistant.agent.offline import HELP_TEXT, OfflineModel
@@ -28,7 +33,7 @@ def _tool(name: str, props: dict[str, Any]) -> FunctionTool:
     )
 
 
-TOOLS = [
+TOOLS: list[Tool] = [
     _tool("add_task", {"title": {}, "notes": {}}),
     _tool("list_tasks", {"status": {}, "limit": {"maximum": 100}}),
     _tool("complete_task", {"task": {}}),
@@ -38,7 +43,7 @@ TOOLS = [
 ]
 
 
-def _user(text: str) -> dict[str, Any]:
+def _user(text: str) -> EasyInputMessageParam:
     return {"role": "user", "type": "message", "content": [{"type": "input_text", "text": text}]}
 
 
@@ -62,7 +67,7 @@ async def _step(items: list[Any]) -> ResponseFunctionToolCall | ResponseOutputMe
 
 def _text(item: Any) -> str:
     assert isinstance(item, ResponseOutputMessage)
-    return "".join(c.text for c in item.content)  # type: ignore[union-attr]
+    return "".join(c.text for c in item.content)  # type: ignore[union-attr]  # refusals have no text
 
 
 async def test_calls_the_tool_then_replies_from_its_result() -> None:
@@ -123,7 +128,8 @@ async def test_streams_several_deltas_and_a_complete_response() -> None:
     ]
     types = [e.type for e in events]
     assert types[0] == "response.created" and types[-1] == "response.completed"
-    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]  # type: ignore[union-attr]
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
     assert len(deltas) >= 3 and "".join(deltas) == HELP_TEXT
-    completed = events[-1].response  # type: ignore[union-attr]
+    assert isinstance(events[-1], ResponseCompletedEvent)
+    completed = events[-1].response
     assert completed.status == "completed" and len(completed.output) == 1
