@@ -8,6 +8,13 @@ UV := $(CURDIR)/scripts/uv
 export UV_PYTHON ?= 3.11
 # The CDK CLI's 12-line end-of-life banner on Node 20 says nothing a user can act on mid-build.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Node bundles its own CA list; let it also trust the system's (a TLS-inspecting proxy's CA lives there).
+ifeq ($(origin NODE_EXTRA_CA_CERTS),undefined)
+SYSTEM_CA_BUNDLE := $(wildcard /etc/ssl/certs/ca-certificates.crt)
+ifneq ($(SYSTEM_CA_BUNDLE),)
+export NODE_EXTRA_CA_CERTS := $(SYSTEM_CA_BUNDLE)
+endif
+endif
 PORT ?= 8000
 USER_NAME ?= dev
 CDK_ENV ?= dev
