@@ -144,9 +144,12 @@ def _stamp_path(arch: str) -> Path:
 def _find_python313() -> str | None:
     """A Python 3.13 interpreter for byte-compiling, or None when the machine has none."""
     candidates = [os.environ.get("LAYER_PYTHON313"), shutil.which("python3.13")]
-    # pyenv keeps interpreters under ~/.pyenv/versions; its shims fail for versions not
-    # selected globally, so look at the interpreters themselves.
-    candidates += [str(p) for p in sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))]
+    # pyenv keeps interpreters under <root>/versions; its shims fail for versions not selected
+    # globally, so look at the interpreters themselves. Besides this user's ~/.pyenv, the machine's own
+    # pyenv may belong to another home (an image built as root, used with a fresh HOME).
+    roots = {os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv"), "/root/.pyenv", "/usr/local/pyenv"}
+    for root in sorted(r for r in roots if r):
+        candidates += [str(p) for p in sorted(Path(root).glob("versions/3.13*/bin/python3.13"))]
     for candidate in candidates:
         if candidate and _is_python313(candidate):
             return candidate
