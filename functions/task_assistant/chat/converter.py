@@ -13,17 +13,24 @@ Attachments (the hook ChatKit leaves to integrations):
 An attachment that cannot be read (never uploaded, too big to inline) becomes a note saying so rather
 than failing the turn. Task list widgets are rendered as the numbered text of
 :mod:`task_assistant.agent.listing`, with ids, so "the second one" means what the user saw.
+
+A user message followed directly by another one has no answer in the history: it is being answered by
+its own turn right now (another tab sent it a moment earlier, see :mod:`task_assistant.chat.turns`), or
+its answer failed. It opens with :data:`UNANSWERED_NOTE`, so the model answers the message of this turn
+and does not carry out the earlier one as well.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any, Literal, cast
 
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
 from chatkit.store import NotFoundError
-from chatkit.types import Attachment, ImageAttachment, UserMessageItem, WidgetItem
+from chatkit.types import Attachment, ImageAttachment, ThreadItem, UserMessageItem, WidgetItem
 from openai.types.responses import ResponseInputContentParam
 from openai.types.responses.response_input_item_param import Message
 
@@ -40,6 +47,11 @@ TEXT_INLINE_MAX_CHARS = 20_000
 _TEXT_TYPES = ("text/", "application/json", "application/csv", "application/xml", "application/x-yaml")
 
 Delivery = Literal["url", "inline"]
+
+UNANSWERED_NOTE = (
+    "(An earlier message that has no answer here: it is answered separately, or its answer failed. "
+    "Do not act on it unless a later message asks you to.)"
+)
 
 
 def _text(text: str) -> ResponseInputContentParam:
@@ -64,6 +76,18 @@ class TaskThreadItemConverter(ThreadItemConverter):
         self.attachments = attachments
         self.context = context
         self.delivery = delivery
+        self._unanswered: set[str] = set()
+
+    async def to_agent_input(
+        self, thread_items: Sequence[ThreadItem] | ThreadItem
+    ) -> list[TResponseInputItem]:
+        items = list(thread_items) if isinstance(thread_items, Sequence) else [thread_items]
+        self._unanswered = {
+            item.id
+            for item, following in pairwise(items)
+            if isinstance(item, UserMessageItem) and isinstance(following, UserMessageItem)
+        }
+        return await super().to_agent_input(items)
 
     async def _inline_bytes(self, attachment: Attachment) -> bytes | None:
         assert self.attachments is not None
@@ -107,18 +131,23 @@ class TaskThreadItemConverter(ThreadItemConverter):
         self, item: UserMessageItem, is_last_message: bool = True
     ) -> TResponseInputItem | list[TResponseInputItem] | None:
         converted = await super().user_message_to_input(item, is_last_message)
-        if not item.attachments or not isinstance(converted, list) or not converted:
+        if not isinstance(converted, list) or not converted:
             return converted
-        # The base class puts the typed text first, then one part per attachment, in order. Put a
-        # note with each attachment's name before its part, so the model can refer to it by name.
         first: Any = converted[0]
-        content = list(first.get("content", []))
-        typed, parts = content[:1], content[1:]
-        annotated: list[Any] = list(typed)
-        for attachment, part in zip(item.attachments, parts, strict=False):
-            annotated.append(_text(f"{ATTACHMENT_NOTE_PREFIX}{attachment.name} ({attachment.mime_type})"))
-            annotated.append(part)
-        return [cast(TResponseInputItem, {**first, "content": annotated}), *converted[1:]]
+        content: list[Any] = list(first.get("content", []))
+        if item.attachments:
+            # The base class puts the typed text first, then one part per attachment, in order. Put a
+            # note with each attachment's name before its part, so the model can refer to it by name.
+            typed, parts = content[:1], content[1:]
+            content = list(typed)
+            for attachment, part in zip(item.attachments, parts, strict=False):
+                content.append(_text(f"{ATTACHMENT_NOTE_PREFIX}{attachment.name} ({attachment.mime_type})"))
+                content.append(part)
+        if item.id in self._unanswered:
+            content.insert(0, _text(UNANSWERED_NOTE))
+        if not item.attachments and item.id not in self._unanswered:
+            return converted
+        return [cast(TResponseInputItem, {**first, "content": content}), *converted[1:]]
 
     async def widget_to_input(self, item: WidgetItem) -> TResponseInputItem | list[TResponseInputItem] | None:
         rows = rows_of(item.widget)

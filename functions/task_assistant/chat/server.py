@@ -2,12 +2,15 @@
 
 ``respond`` (one turn):
 
-1. loads the thread's most recent ``settings.history_max_items`` items with one newest-first Query and
-   puts them back in order, so a turn costs the same at 10 items or 10,000;
+1. loads the ``settings.history_max_items`` items that end with the turn's own message, with one
+   newest-first Query, so a turn costs the same at 10 items or 10,000 and answers its own message even
+   when others arrive on the thread meanwhile (:mod:`task_assistant.chat.turns`: the cut, and where the
+   turn's items are placed);
 2. converts them with :class:`~task_assistant.chat.converter.TaskThreadItemConverter` (attachments,
    task-list widgets as numbered text);
 3. opens the task tools for the verified caller (an in-memory MCP session, see
-   :mod:`task_assistant.tasks.mcp_bridge`) and runs the agent with ``Runner.run_streamed``;
+   :mod:`task_assistant.tasks.mcp_bridge`), with what they already changed for this message when this is a
+   retry (:mod:`task_assistant.chat.effects`), and runs the agent with ``Runner.run_streamed``;
 4. streams through ``chatkit.agents.stream_agent_response``: text deltas, a progress update while each
    tool runs ("Adding “buy milk”…"), and a task-list widget whenever ``list_tasks`` returns;
 5. gives a new thread a title from its first message (a heuristic: free and instant).
@@ -40,7 +43,7 @@ from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.icons import IconName
-from chatkit.server import ChatKitServer
+from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import Store
 from chatkit.types import (
     ProgressUpdateEvent,
@@ -56,6 +59,7 @@ from task_assistant.agent.agent import MAX_TURNS, build_agent
 from task_assistant.agent.listing import ListedTask, listed_tasks_of
 from task_assistant.agent.models import ModelConfigurationError, ModelFactory
 from task_assistant.chat.converter import Delivery, TaskThreadItemConverter
+from task_assistant.chat.turns import Turn, TurnStore, open_turn, retried_item_id
 from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
 from task_assistant.context import RequestContext
 from task_assistant.log import logger
@@ -67,6 +71,7 @@ if TYPE_CHECKING:
     from agents.mcp import MCPServer
 
     from task_assistant.chat.attachments import S3AttachmentStore
+    from task_assistant.chat.effects import ToolEffectsTable
 
 TaskToolsOpener = Callable[[RequestContext], AbstractAsyncContextManager["MCPServer"]]
 """Opens the task tools for one caller: ``async with opener(context) as mcp_server: ...``."""
@@ -246,6 +251,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         attachment_delivery: how images and PDFs reach the model; default: inline bytes when S3 is a
             local endpoint the provider cannot reach or the provider speaks Chat Completions (which takes
             no file URLs), presigned URLs otherwise (and always for the offline model, which reads none).
+        tool_effects: where the changes made for each user message are recorded, so a retried turn
+            does not make them again (:mod:`task_assistant.chat.effects`); None: not recorded.
     """
 
     def __init__(
@@ -258,9 +265,11 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         models: ModelFactory,
         settings: Settings,
         attachment_delivery: Delivery | None = None,
+        tool_effects: ToolEffectsTable | None = None,
     ) -> None:
         super().__init__(store, attachment_store)
         self.tasks = tasks
+        self.tool_effects = tool_effects
         self.task_tools = task_tools
         self.models = models
         self.settings = settings
@@ -278,6 +287,20 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
 
     # --- respond ----------------------------------------------------------------------------------
 
+    async def process(
+        self, request: str | bytes | bytearray, context: RequestContext
+    ) -> StreamingResult | NonStreamingResult:
+        """ChatKit's ``process``; a retry's context names the message it answers again (for the tools)."""
+        item_id = retried_item_id(request)
+        return await super().process(request, context if item_id is None else context.retrying(item_id))
+
+    def _tools_context(self, context: RequestContext, turn: Turn) -> RequestContext:
+        """The caller the task tools act for, with what the tools already did for the turn's message."""
+        if self.tool_effects is None or turn.message is None:
+            return context
+        effects = self.tool_effects.for_message(context, turn.thread_id, turn.message.id)
+        return context.with_tool_effects(effects)
+
     async def respond(
         self,
         thread: ThreadMetadata,
@@ -289,10 +312,9 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             # Set before the run: ChatKit saves the thread and tells the client as soon as it changes.
             thread.title = title_from_message(input_user_message)
 
-        page = await self.store.load_thread_items(
-            thread.id, None, self.settings.history_max_items, "desc", context
-        )
-        history = list(reversed(page.data))
+        limit = self.settings.history_max_items
+        turn = await open_turn(self.store, thread, input_user_message, limit, context)
+        history = turn.history
         titles = {
             row.id.upper(): row.title
             for item in history
@@ -308,8 +330,10 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             logger.error("Model configuration error", extra={"setting": exc.setting, "detail": str(exc)})
             raise CustomStreamError(exc.user_message, allow_retry=False) from exc
 
-        agent_context = AgentContext[RequestContext](thread=thread, store=self.store, request_context=context)
-        async with self.task_tools(context) as tools:
+        agent_context = AgentContext[RequestContext](
+            thread=thread, store=TurnStore(self.store, turn), request_context=context
+        )
+        async with self.task_tools(self._tools_context(context, turn)) as tools:
             result = Runner.run_streamed(
                 build_agent(model, tools),
                 model_input,
@@ -321,7 +345,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             )
             try:
                 async for event in stream_agent_response(agent_context, result):
-                    yield event
+                    yield turn.place(event)
             except asyncio.CancelledError:
                 # The client went away: stop the run (no more model calls or tool calls) and let
                 # ChatKit see the cancellation, which is what saves the partial answer.

@@ -35,6 +35,7 @@ def build_chatkit_server(
     """
     from task_assistant.agent.models import ModelFactory
     from task_assistant.chat.attachments import S3AttachmentStore
+    from task_assistant.chat.effects import ToolEffectsTable
     from task_assistant.chat.server import TaskChatKitServer
     from task_assistant.chat.store import DynamoDBStore
     from task_assistant.log import logger
@@ -58,4 +59,5 @@ def build_chatkit_server(
         task_tools=partial(open_task_tools, tools_server),
         models=models,
         settings=settings,
+        tool_effects=ToolEffectsTable(ddb, settings.chat_table_name, item_ttl_days=settings.item_ttl_days),
     )

@@ -21,6 +21,14 @@ the list output. Task errors are tool errors (``is_error``) whose text is the se
 (an ambiguous title lists the candidates with their ids) and whose structured content is
 ``{"error": {"code", "message", ...}}``. Unexpected failures (ours, such as DynamoDB being unreachable)
 are logged with the tool, user and request id, and reach the client only as a generic ``internal_error``.
+
+Retries
+-------
+When the caller carries :attr:`~task_assistant.context.RequestContext.tool_effects` (the chat server sets
+it for the turn answering a user message), a changing tool asks it first: a call the message's earlier
+answer already applied is not applied again, and reports what it changed as it is now (the task's
+current state; a deleted task's record as it was). Read-only tools and callers without it (stdio) just
+run.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from task_assistant.tasks.models import (
     Task,
     TaskError,
     TaskFilter,
+    TaskNotFoundError,
 )
 from task_assistant.tasks.service import TaskService
 
@@ -114,6 +123,20 @@ def _failed(error: dict[str, Any]) -> CallToolResult:
     )
 
 
+async def _replayed(session: ToolSession, recorded: dict[str, Any]) -> CallToolResult:
+    """A call this message's earlier answer already applied: what it changed, as it is now."""
+    if "task" not in recorded:  # delete_task: the task is gone, as that call left it
+        return _ok(DeletedResult.model_validate(recorded))
+    task = Task.model_validate(recorded["task"])
+    try:
+        current = await session.tasks.get(session.caller, task.id)
+    except TaskNotFoundError:
+        raise TaskNotFoundError(
+            task.id, f"This request was already carried out for {task.title!r}, which has since been deleted."
+        ) from None
+    return _ok(TaskResult(task=current))
+
+
 ToolBody = Callable[..., Awaitable[BaseModel]]
 
 
@@ -126,12 +149,22 @@ def task_tool(*, title: str, annotations: ToolAnnotations) -> Callable[[ToolBody
     the output schema.
     """
 
+    changes = annotations.read_only_hint is not True
+
     def make(body: ToolBody) -> Tool:
         @functools.wraps(body)
         async def run(*, ctx: ToolContext, **arguments: Any) -> CallToolResult:
-            caller = bound(ctx).caller
+            session = bound(ctx)
+            caller = session.caller
             try:
-                return _ok(await body(ctx=ctx, **arguments))
+                if not changes or caller.tool_effects is None:
+                    return _ok(await body(ctx=ctx, **arguments))
+                call = await caller.tool_effects.begin(body.__name__, arguments)
+                if call.recorded is not None:
+                    return await _replayed(session, call.recorded)
+                result = await body(ctx=ctx, **arguments)
+                await call.record(result.model_dump(mode="json"))
+                return _ok(result)
             except TaskError as exc:
                 return _failed(exc.to_dict())
             except Exception:

@@ -79,6 +79,7 @@ def test_no_tool_turn_over_http_stays_within_budget(
     assert "assistant_message" in done and "client_tool_call" not in done
     assert counted.calls["UpdateItem"] == 1, counted.calls  # the rate-limit counter is still counted
     assert counted.calls["GetItem"] == 1, counted.calls  # the gate's; the server reuses its thread
+    assert counted.calls["Query"] == 1, counted.calls  # the history; ChatKit's newest-two read reuses it
     assert counted.total <= MAX_REQUESTS_PER_TURN, counted.calls
 
 

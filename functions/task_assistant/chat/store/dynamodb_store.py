@@ -37,6 +37,7 @@ from task_assistant.chat.store.keys import (
     item_spill_key,
     key,
     require_id,
+    sort_key,
     str_value,
     thread_key,
     thread_pk,
@@ -158,6 +159,31 @@ class DynamoDBStore(Store[RequestContext]):
         )
         items = [ITEM_ADAPTER.validate_json(b) for b in await self.rows.read_bodies(rows[:limit])]
         return self._page(items, has_more=len(rows) > limit)
+
+    async def load_items_before(
+        self, thread_id: str, item: ThreadItem, limit: int, context: RequestContext
+    ) -> list[ThreadItem]:
+        """Up to ``limit`` items that sort before ``item``, newest first: one ``Query``.
+
+        What ``load_thread_items(thread_id, item.id, limit, "desc")`` returns, without the ``GetItem``
+        that finds a cursor's sort key: ``item`` (a turn's own message) carries it.
+        """
+        if not valid_id(thread_id) or not valid_id(item.id):
+            return []
+        rows = await self.rows.query(
+            {
+                "IndexName": CHAT_BY_CREATED,
+                "KeyConditionExpression": f"{CHAT_PK} = :pk AND {CHAT_CREATED} < :c",
+                "ExpressionAttributeValues": {
+                    ":pk": str_value(thread_pk(context.user_id, thread_id)),
+                    ":c": str_value(sort_key(item.created_at, item.id)),
+                },
+                "ScanIndexForward": False,
+                "ConsistentRead": True,
+            },
+            want=self._cap(limit),
+        )
+        return [ITEM_ADAPTER.validate_json(b) for b in await self.rows.read_bodies(rows)]
 
     async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
         """Upsert attachment metadata; with a ``thread_id``, also reference it from that thread.

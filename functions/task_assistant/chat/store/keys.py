@@ -11,13 +11,16 @@ thread metadata            ``U#<user>#T#<thread>``      ``THREAD``              
 thread item                ``U#<user>#T#<thread>``      ``ITEM#<item>``            by_created:
                                                                                    ``<created_at>#<item>``
 attachment reference       ``U#<user>#T#<thread>``      ``ATTACHMENT#<att>``       (none)
+tool effect record         ``U#<user>#T#<thread>``      ``EFFECT#<msg>#<call>``    (none)
 attachment metadata        ``U#<user>#A#<att>``         ``ATTACHMENT``             (none)
 =========================  ===========================  =========================  ======================
 
 Isolation is structural: every key starts with the caller's user id (which cannot contain ``#``), so
 another user's thread, item or attachment is simply not at the key the store reads, and looks exactly
 like a missing one. An attachment saved with a thread id also gets a reference row in that thread's
-partition, so deleting the thread finds its attachments with the same partition ``Query``.
+partition, so deleting the thread finds its attachments with the same partition ``Query``. Rows without
+``created`` (attachment references, tool effect records of :mod:`task_assistant.chat.effects`) stay out
+of the ``by_created`` index, so item listings never see them; deleting a thread deletes them all.
 
 Objects in the bucket are keyed the same way, every component percent-encoded: uploads under
 ``attachments/<user>/<att>``, bodies too large for a row under ``spill/<user>/...`` (derived from the
@@ -43,6 +46,7 @@ THREAD_SK: Final = "THREAD"
 ITEM_PREFIX: Final = "ITEM#"
 ATTACHMENT_REF_PREFIX: Final = "ATTACHMENT#"
 ATTACHMENT_SK: Final = "ATTACHMENT"
+EFFECT_PREFIX: Final = "EFFECT#"
 
 #: DynamoDB caps sort keys at 1,024 bytes; ids end up in ``sk``, ``created`` and ``gsi1sk``.
 MAX_ID_BYTES: Final = 512
@@ -121,6 +125,16 @@ def attachment_key(user_id: str, attachment_id: str) -> Row:
 
 def attachment_reference_key(user_id: str, thread_id: str, attachment_id: str) -> Row:
     return key(thread_pk(user_id, thread_id), ATTACHMENT_REF_PREFIX + attachment_id)
+
+
+def effect_prefix(message_id: str) -> str:
+    """Sort-key prefix of the tool effect records of the turn(s) answering one user message."""
+    return f"{EFFECT_PREFIX}{message_id}#"
+
+
+def effect_key(user_id: str, thread_id: str, message_id: str, call: str) -> Row:
+    """Where the record of one changing tool call answering ``message_id`` lives."""
+    return key(thread_pk(user_id, thread_id), effect_prefix(message_id) + call)
 
 
 def thread_row(user_id: str, thread: ThreadMetadata) -> Row:
