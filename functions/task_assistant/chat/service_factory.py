@@ -37,6 +37,7 @@ def build_chatkit_server(
     from task_assistant.chat.attachments import S3AttachmentStore
     from task_assistant.chat.server import TaskChatKitServer
     from task_assistant.chat.store import DynamoDBStore
+    from task_assistant.chat.store.feedback import FeedbackStore
     from task_assistant.log import logger
     from task_assistant.storage.clients import dynamodb_client, s3_client
     from task_assistant.tasks.mcp_bridge import open_task_tools
@@ -58,4 +59,5 @@ def build_chatkit_server(
         task_tools=partial(open_task_tools, tools_server),
         models=models,
         settings=settings,
+        feedback=FeedbackStore(store.rows, page_size_cap=settings.page_size_cap),
     )

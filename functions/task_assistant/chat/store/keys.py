@@ -11,12 +11,14 @@ thread metadata            ``U#<user>#T#<thread>``      ``THREAD``              
 thread item                ``U#<user>#T#<thread>``      ``ITEM#<item>``            by_created:
                                                                                    ``<created_at>#<item>``
 attachment reference       ``U#<user>#T#<thread>``      ``ATTACHMENT#<att>``       (none)
+item feedback              ``U#<user>#T#<thread>``      ``FEEDBACK#<item>``        (none)
 attachment metadata        ``U#<user>#A#<att>``         ``ATTACHMENT``             (none)
 =========================  ===========================  =========================  ======================
 
 Isolation is structural: every key starts with the caller's user id (which cannot contain ``#``), so
 another user's thread, item or attachment is simply not at the key the store reads, and looks exactly
-like a missing one. An attachment saved with a thread id also gets a reference row in that thread's
+like a missing one. Feedback on an item lives in its thread's partition, so the thread's deletion takes
+it along. An attachment saved with a thread id also gets a reference row in that thread's
 partition, so deleting the thread finds its attachments with the same partition ``Query``.
 
 Objects in the bucket are keyed the same way, every component percent-encoded: uploads under
@@ -43,6 +45,7 @@ THREAD_SK: Final = "THREAD"
 ITEM_PREFIX: Final = "ITEM#"
 ATTACHMENT_REF_PREFIX: Final = "ATTACHMENT#"
 ATTACHMENT_SK: Final = "ATTACHMENT"
+FEEDBACK_PREFIX: Final = "FEEDBACK#"
 
 #: DynamoDB caps sort keys at 1,024 bytes; ids end up in ``sk``, ``created`` and ``gsi1sk``.
 MAX_ID_BYTES: Final = 512
@@ -121,6 +124,10 @@ def attachment_key(user_id: str, attachment_id: str) -> Row:
 
 def attachment_reference_key(user_id: str, thread_id: str, attachment_id: str) -> Row:
     return key(thread_pk(user_id, thread_id), ATTACHMENT_REF_PREFIX + attachment_id)
+
+
+def feedback_key(user_id: str, thread_id: str, item_id: str) -> Row:
+    return key(thread_pk(user_id, thread_id), FEEDBACK_PREFIX + item_id)
 
 
 def thread_row(user_id: str, thread: ThreadMetadata) -> Row:
