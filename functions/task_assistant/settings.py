@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     )
     history_max_items: int = Field(30, ge=1, le=500, description="Thread items sent to the model per turn.")
     openai_transcribe_model: str = Field(
-        "gpt-4o-mini-transcribe", description="Dictation: the provider's speech-to-text model."
+        "gpt-4o-mini-transcribe",
+        description="Dictation: the provider's speech-to-text model (empty: dictation off).",
     )
     transcribe_max_bytes: int = Field(
         768 * 1024,

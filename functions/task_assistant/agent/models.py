@@ -103,6 +103,14 @@ def choose_model(settings: Settings) -> ModelChoice:
     )
 
 
+def dictation_available(settings: Settings) -> bool:
+    """Whether dictation can work: a model provider, and a transcription model (``OPENAI_TRANSCRIBE_MODEL``).
+
+    See :mod:`task_assistant.agent.transcription`; pure, so the page can ask without importing it.
+    """
+    return bool(settings.openai_transcribe_model) and choose_model(settings).kind != "offline"
+
+
 def _key_from_secret(value: str | bytes | dict[str, Any] | None, secret_id: str) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")

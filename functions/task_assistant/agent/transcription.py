@@ -10,7 +10,8 @@ Refusals are :class:`DictationError` with the HTTP status the web layer answers:
 
 - 400: an audio type the provider does not take, or an empty recording;
 - 413: a recording over ``TRANSCRIBE_MAX_BYTES``;
-- 400 ``dictation_unavailable``: no model key (the offline model cannot transcribe);
+- 400 ``dictation_unavailable``: no model key (the offline model cannot transcribe), or dictation turned
+  off with an empty ``OPENAI_TRANSCRIBE_MODEL`` (providers without an audio API: OpenRouter, Ollama);
 - 503: the provider failed, refused the key or does not offer the model (the message names the setting).
 
 Input is checked before the configuration, so a bad request gets the same answer on every deployment.
@@ -40,6 +41,10 @@ AUDIO_TYPES: Final[dict[str, str]] = {
     "audio/flac": "flac",
 }
 
+TURNED_OFF_MESSAGE: Final = (
+    "Dictation is turned off on this server (OPENAI_TRANSCRIBE_MODEL is empty: its model provider has no "
+    "speech-to-text API)."
+)
 NEEDS_KEY_MESSAGE: Final = (
     "Dictation needs a model key: this server runs the offline model, which cannot transcribe speech. "
     "Set OPENAI_API_KEY (or OPENAI_API_KEY_SECRET_ID) to turn dictation on."
@@ -93,6 +98,8 @@ class Transcriber:
         extension = self.check(audio, mime_type)
         if self.models.is_offline:
             raise DictationError(400, NEEDS_KEY_MESSAGE, code="dictation_unavailable")
+        if not self.model_name:
+            raise DictationError(400, TURNED_OFF_MESSAGE, code="dictation_unavailable")
         try:
             client = await self.models.client()
         except ModelConfigurationError as exc:

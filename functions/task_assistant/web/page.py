@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from task_assistant.agent.models import choose_model
+from task_assistant.agent.models import choose_model, dictation_available
 from task_assistant.settings import Settings
 from task_assistant.web.deps import SettingsDep
 from task_assistant.web.page_paths import ASSETS, CONFIG_PATH, PAGE_PATH
@@ -61,21 +61,22 @@ def page_base_url(settings: Settings, request: Request) -> str:
 def widget_options(settings: Settings) -> dict[str, Any]:
     """ChatKit options the page passes to the widget as they are.
 
-    Feedback buttons always (``items.feedback`` is stored). With a model key, dictation, and the model
-    picker when ``OPENAI_MODELS`` offers a choice (``OPENAI_MODEL`` preselected). The offline model
-    neither transcribes nor has models to choose from, so its page shows neither.
+    Feedback buttons always (``items.feedback`` is stored). With a model key, dictation (unless
+    ``OPENAI_TRANSCRIBE_MODEL`` is empty), and the model picker when ``OPENAI_MODELS`` offers a choice
+    (``OPENAI_MODEL`` preselected). The offline model neither transcribes nor has models to choose from,
+    so its page shows neither.
     """
     options: dict[str, Any] = {"threadItemActions": {"feedback": True}}
     if choose_model(settings).kind == "offline":
         return options
-    composer: dict[str, Any] = {"dictation": {"enabled": True}}
+    composer: dict[str, Any] = {"dictation": {"enabled": True}} if dictation_available(settings) else {}
     offered = settings.offered_models
     if len(offered) > 1:
         composer["models"] = [
             {"id": name, "label": name, **({"default": True} if name == settings.openai_model else {})}
             for name in offered
         ]
-    return {**options, "composer": composer}
+    return {**options, "composer": composer} if composer else options
 
 
 def page_config(settings: Settings, base_url: str, local: LocalSignIn | None) -> dict[str, Any]:

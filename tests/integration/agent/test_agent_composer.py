@@ -149,6 +149,17 @@ async def test_dictation_without_a_model_key_says_so(
     assert info.value.message == NEEDS_KEY_MESSAGE and "model key" in NEEDS_KEY_MESSAGE
 
 
+async def test_dictation_turned_off_says_so(
+    settings: Settings, fake_api: FakeOpenAI, alice_ctx: RequestContext
+) -> None:
+    server = build_chatkit_server(openai_settings(settings, fake_api, openai_transcribe_model=""))
+    with pytest.raises(DictationError) as info:
+        await ChatClient(server, alice_ctx).request(transcribe(WEBM))
+    assert (info.value.status, info.value.code) == (400, "dictation_unavailable")
+    assert "OPENAI_TRANSCRIBE_MODEL is empty" in info.value.message
+    assert fake_api.requests == []
+
+
 @pytest.mark.parametrize(
     ("failure", "status", "text"),
     [

@@ -97,7 +97,8 @@ async def test_chat_completions_history_is_accepted_by_the_sdk_and_keeps_every_p
         ("tool", '{"city": "Lisbon"}'),
         ("user", [{"type": "text", "text": "thanks"}]),
     ]
-    assert messages[4]["tool_calls"][0]["function"] == {  # type: ignore[typeddict-item]
+    tool_calls: Any = messages[4].get("tool_calls")
+    assert tool_calls[0]["function"] == {
         "name": "get_location",
         "arguments": '{"precise": true}',
     }
@@ -137,7 +138,7 @@ async def test_chat_completions_placeholder_ids_become_one_store_id_per_message(
     store = DynamoDBStore(Settings())
     fake = FAKE_RESPONSES_ID
     widget_update = delta("wf_kept", "x")
-    events = [
+    events: list[ThreadStreamEvent] = [
         ThreadItemAddedEvent(item=assistant(item_id=fake)),
         delta(fake, "One"),
         ThreadItemDoneEvent(item=assistant("One", item_id=fake)),
@@ -160,7 +161,7 @@ async def test_chat_completions_placeholder_ids_become_one_store_id_per_message(
 
 async def test_responses_ids_are_replaced_too() -> None:
     store = DynamoDBStore(Settings())
-    events = [
+    events: list[ThreadStreamEvent] = [
         ThreadItemAddedEvent(item=assistant(item_id="msg_provider")),
         delta("msg_provider", "Hi"),
         ThreadItemDoneEvent(item=assistant("Hi", item_id="msg_provider")),

@@ -26,5 +26,8 @@ def test_a_model_key_turns_on_dictation_and_a_choice_of_models_the_picker() -> N
         {"id": "gpt-4.1", "label": "gpt-4.1"},
         {"id": "o4-mini", "label": "o4-mini"},
     ]
+    no_audio = choice.model_copy(update={"openai_transcribe_model": ""})  # OpenRouter, Ollama: no audio API
+    assert "dictation" not in widget_options(no_audio)["composer"]
+    assert "composer" not in widget_options(keyed.model_copy(update={"openai_transcribe_model": ""}))
     config = page_config(choice, "https://example.com/", None)
     assert config["chatkit"]["options"] == widget_options(choice)
