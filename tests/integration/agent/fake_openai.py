@@ -32,12 +32,24 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 from fake_openai_rules import chat_messages_problem, responses_input_problem
+
+# The scripted turns live in fake_openai_script; tests import them from here.
+from fake_openai_script import (
+    Break,
+    Call,
+    Fail,
+    Hold,
+    Output,
+    RecordedRequest,
+    Text,
+    Transcript,
+    Turn,
+)
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -46,73 +58,18 @@ from starlette.routing import Route
 
 from task_assistant.local.embedded import free_port
 
-
-@dataclass(frozen=True)
-class Text:
-    """An assistant message, streamed in ``chunks`` deltas."""
-
-    text: str
-    chunks: int = 3
-
-
-@dataclass(frozen=True)
-class Call:
-    """A function call to ``name`` with ``arguments``."""
-
-    name: str
-    arguments: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Fail:
-    """An HTTP error before any streaming (``status``, OpenAI's error body, a short retry-after)."""
-
-    status: int = 500
-    message: str = "The server had an error while processing your request."
-    type: str = "server_error"
-
-
-@dataclass(frozen=True)
-class Break:
-    """Start streaming ``text`` and stop after ``after_deltas`` deltas, with no ``response.completed``.
-
-    ``drop=True`` aborts the connection (the chunked body never terminates: a network failure);
-    ``drop=False`` ends the HTTP response cleanly mid-answer (a provider that gives up).
-    """
-
-    text: str
-    after_deltas: int = 1
-    drop: bool = True
-
-
-@dataclass
-class Hold:
-    """Stream the first delta of ``text``, then wait until :meth:`release` (for disconnect tests)."""
-
-    text: str
-    first_delta_sent: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """What a transcription request answers."""
-
-    text: str
-
-
-Output = Text | Call
-Turn = list[Output] | Callable[[dict[str, Any]], list[Output]] | Fail | Break | Hold | Transcript
-
-
-@dataclass
-class RecordedRequest:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+__all__ = [
+    "Break",
+    "Call",
+    "Fail",
+    "FakeOpenAI",
+    "Hold",
+    "Output",
+    "RecordedRequest",
+    "Text",
+    "Transcript",
+    "Turn",
+]
 
 
 def _chunks(text: str, n: int) -> list[str]:
