@@ -52,7 +52,8 @@ class Api(Construct):
       (and answers CORS).
     - REST API (stage = environment name) behind a Cognito user pool authorizer:
       ``/chatkit`` streams from the streaming function (``ResponseTransferMode.STREAM``);
-      ``/tasks`` and everything below it go to the API function (Mangum, buffered).
+      ``GET /chatkit/feedback``, ``/tasks`` and everything below it go to the API function (Mangum,
+      buffered).
     - The page (``GET /`` and its files, no authorizer) on the REST API: :attr:`page_url`. It signs in
       with Cognito managed login and talks to ``/chatkit`` on its own origin (no CORS involved).
 
@@ -160,6 +161,10 @@ class Api(Construct):
         )
 
         api = apigw.LambdaIntegration(functions.api, proxy=True)
+        # GET /chatkit/feedback: feedback given on a thread, read back (JSON, owner only, buffered).
+        chatkit.add_resource("feedback").add_method(
+            "GET", api, authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO
+        )
         tasks = self.rest_api.root.add_resource("tasks")
         tasks.add_method(
             "ANY", api, authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO

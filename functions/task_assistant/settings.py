@@ -50,11 +50,25 @@ class Settings(BaseSettings):
         None, description="Secrets Manager id holding the key (used in AWS when OPENAI_API_KEY is unset)."
     )
     openai_base_url: str | None = Field(None, description="OpenAI-compatible base URL.")
-    openai_model: str = Field("gpt-4.1-mini", description="Model name.")
+    openai_model: str = Field("gpt-4.1-mini", description="Model name (the default of the model picker).")
+    openai_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Models the composer's picker may choose (comma separated); OPENAI_MODEL is always one.",
+    )
     openai_api: Literal["responses", "chat_completions"] = Field(
         "responses", description="Which OpenAI API the provider speaks."
     )
     history_max_items: int = Field(30, ge=1, le=500, description="Thread items sent to the model per turn.")
+    openai_transcribe_model: str = Field(
+        "gpt-4o-mini-transcribe",
+        description="Dictation: the provider's speech-to-text model (empty: dictation off).",
+    )
+    transcribe_max_bytes: int = Field(
+        768 * 1024,
+        ge=1024,
+        le=25 * 1024 * 1024,
+        description="Dictation: largest recording accepted (its base64 must also fit in MAX_BODY_BYTES).",
+    )
 
     # HTTP
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -95,7 +109,7 @@ class Settings(BaseSettings):
         description="Local mode: where the local issuer's key and the data snapshot are kept.",
     )
 
-    @field_validator("jwt_client_ids", "cors_origins", mode="before")
+    @field_validator("jwt_client_ids", "cors_origins", "openai_models", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -114,6 +128,11 @@ class Settings(BaseSettings):
             # Relative URLs on the page (web/page.js, chatkit) resolve against it: it must name a directory.
             return value if value.endswith("/") else value + "/"
         return value.rstrip("/")
+
+    @property
+    def offered_models(self) -> list[str]:
+        """The models a turn may ask for: ``OPENAI_MODEL`` first, then ``OPENAI_MODELS`` in order."""
+        return list(dict.fromkeys([self.openai_model, *self.openai_models]))
 
     @model_validator(mode="after")
     def _history_fits_one_page(self) -> Settings:

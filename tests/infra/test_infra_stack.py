@@ -513,7 +513,7 @@ def test_routes_and_cognito_authorizer(synth: Synthesized) -> None:
     assert authorizer["ProviderARNs"] == [
         {"Fn::GetAtt": [synth.logical_id(synth.stack.auth.user_pool), "Arn"]}
     ]
-    assert {"/chatkit POST", "/tasks ANY", "/tasks/{proxy+} ANY"} <= set(methods)
+    assert {"/chatkit POST", "/chatkit/feedback GET", "/tasks ANY", "/tasks/{proxy+} ANY"} <= set(methods)
     page_routes = {f"{path} GET" for path in PUBLIC_PATHS}
     assert page_routes <= set(methods)
     for route, method in methods.items():
@@ -565,7 +565,7 @@ def test_chatkit_route_streams_from_the_streaming_function(synth: Synthesized) -
     assert synth.logical_id(synth.stack.functions.streaming) in uri
 
 
-@pytest.mark.parametrize("route", ["/tasks ANY", "/tasks/{proxy+} ANY"])
+@pytest.mark.parametrize("route", ["/tasks ANY", "/tasks/{proxy+} ANY", "/chatkit/feedback GET"])
 def test_tasks_routes_go_to_the_api_function(synth: Synthesized, route: str) -> None:
     integration = _methods(synth)[route]["Integration"]
     assert integration["Type"] == "AWS_PROXY"

@@ -66,3 +66,21 @@ def test_settings_env_refuses_a_name_that_is_no_field() -> None:
     # A typo in the stack must fail synthesis, not deploy a variable nothing reads.
     with pytest.raises(ValueError, match="chat_table"):
         settings_env(chat_table="chat-dev", log_level="INFO")
+
+
+def test_offered_models_start_with_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().offered_models == ["gpt-4.1-mini"], "by default only OPENAI_MODEL"
+    monkeypatch.setenv("OPENAI_MODEL", "gpt-4.1")
+    monkeypatch.setenv("OPENAI_MODELS", "gpt-4.1-mini, gpt-4.1 ,o4-mini,")
+    settings = Settings()
+    assert settings.openai_models == ["gpt-4.1-mini", "gpt-4.1", "o4-mini"]
+    assert settings.offered_models == ["gpt-4.1", "gpt-4.1-mini", "o4-mini"]
+
+
+def test_dictation_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (Settings().openai_transcribe_model, Settings().transcribe_max_bytes) == (
+        "gpt-4o-mini-transcribe",
+        768 * 1024,
+    )
+    with pytest.raises(ValidationError, match="transcribe_max_bytes"):
+        Settings(transcribe_max_bytes=26 * 1024 * 1024)  # over the provider's 25 MB upload limit

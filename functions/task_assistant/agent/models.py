@@ -18,6 +18,9 @@ Nothing here touches the network when the factory is built, so a web process tha
 (``/health``) never reads the secret. A key that cannot be obtained (missing or empty secret, access
 denied) raises :class:`ModelConfigurationError`, whose message names the setting to fix and never the
 key itself; the ChatKit server shows it to the user as an error event.
+
+A turn may ask for another model (the composer's model picker): any name in ``OPENAI_MODELS`` (see
+:attr:`Settings.offered_models`), served by the same provider, client and API.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from task_assistant.settings import Settings
 
 if TYPE_CHECKING:
     from agents.models.interface import Model
+    from openai import AsyncOpenAI
 
 ModelKind = Literal["offline", "openai_responses", "openai_chat_completions"]
 
@@ -99,6 +103,14 @@ def choose_model(settings: Settings) -> ModelChoice:
     )
 
 
+def dictation_available(settings: Settings) -> bool:
+    """Whether dictation can work: a model provider, and a transcription model (``OPENAI_TRANSCRIBE_MODEL``).
+
+    See :mod:`task_assistant.agent.transcription`; pure, so the page can ask without importing it.
+    """
+    return bool(settings.openai_transcribe_model) and choose_model(settings).kind != "offline"
+
+
 def _key_from_secret(value: str | bytes | dict[str, Any] | None, secret_id: str) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
@@ -126,36 +138,76 @@ def _key_from_secret(value: str | bytes | dict[str, Any] | None, secret_id: str)
     return str(value)
 
 
+class ModelNotOffered(ValueError):
+    """A turn asked for a model outside the configured allow-list (``OPENAI_MODELS``)."""
+
+    def __init__(self, model: str, offered: list[str]) -> None:
+        super().__init__(f"model {model!r} is not offered here; choose one of: {', '.join(offered)}")
+        self.model = model
+        self.offered = offered
+
+
 class ModelFactory:
-    """Builds the selected model once, on first use, and reuses it for every turn.
+    """Builds the provider's client once, on first use, and one model per offered model name.
 
     ``secrets_client`` (a boto3 Secrets Manager client) is for tests and custom endpoints; by default
     Powertools builds one for ``settings.aws_region``. Powertools caches the secret for 5 minutes, but
-    the model (and its HTTP connection pool) is built once per process with the key read at that time.
+    the client (and its HTTP connection pool) is built once per process with the key read at that time;
+    every model, and dictation (:mod:`task_assistant.agent.transcription`), share it.
     """
 
     def __init__(self, settings: Settings, *, secrets_client: Any = None) -> None:
         self.settings = settings
         self.choice = choose_model(settings)
         self._secrets_client = secrets_client
-        self._model: Model | None = None
+        self._client: AsyncOpenAI | None = None
+        self._models: dict[str, Model] = {}
         self._lock = asyncio.Lock()
+        self._client_lock = asyncio.Lock()
 
     @property
     def is_offline(self) -> bool:
         return self.choice.kind == "offline"
 
+    @property
+    def offered(self) -> list[str]:
+        """The model names a turn may ask for, the default (``OPENAI_MODEL``) first."""
+        return self.settings.offered_models
+
     def describe(self) -> str:
         return self.choice.describe()
 
-    async def get_model(self) -> Model:
-        """The model for this process; raises :class:`ModelConfigurationError` when it cannot be built."""
-        if self._model is not None:
-            return self._model
+    async def get_model(self, name: str | None = None) -> Model:
+        """The model called ``name`` (default: ``OPENAI_MODEL``), built on first use.
+
+        Raises :class:`ModelNotOffered` for a name outside :attr:`offered` and
+        :class:`ModelConfigurationError` when the provider's client cannot be built. Without a provider
+        the offline model answers, whatever the name (the HTTP gate has checked it against the list).
+        """
+        name = name or self.choice.model_name
+        if not self.is_offline and name not in self.offered:
+            raise ModelNotOffered(name, self.offered)
+        key = "offline" if self.is_offline else name
+        model = self._models.get(key)
+        if model is not None:
+            return model
         async with self._lock:
-            if self._model is None:
-                self._model = await self._build()
-        return self._model
+            if key not in self._models:
+                self._models[key] = await self._build(name)
+        return self._models[key]
+
+    async def client(self) -> AsyncOpenAI:
+        """The provider's client; raises :class:`ModelConfigurationError` (or ``RuntimeError`` offline)."""
+        if self.is_offline:
+            raise RuntimeError("the offline model has no provider client")
+        if self._client is None:
+            async with self._client_lock:
+                if self._client is None:
+                    from openai import AsyncOpenAI
+
+                    api_key = await self._api_key()
+                    self._client = AsyncOpenAI(api_key=api_key, base_url=self.choice.base_url or None)
+        return self._client
 
     async def _api_key(self) -> str:
         settings = self.settings
@@ -191,18 +243,16 @@ class ModelFactory:
             ) from exc
         return _key_from_secret(value, secret_id)
 
-    async def _build(self) -> Model:
-        choice = self.choice
-        if choice.kind == "offline":
+    async def _build(self, name: str) -> Model:
+        if self.is_offline:
             from task_assistant.agent.offline import OfflineModel
 
             return OfflineModel()
 
         from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
         from agents.models.openai_responses import OpenAIResponsesModel
-        from openai import AsyncOpenAI
 
-        client = AsyncOpenAI(api_key=await self._api_key(), base_url=choice.base_url or None)
-        if choice.kind == "openai_chat_completions":
-            return OpenAIChatCompletionsModel(model=choice.model_name, openai_client=client)
-        return OpenAIResponsesModel(model=choice.model_name, openai_client=client)
+        client = await self.client()
+        if self.choice.kind == "openai_chat_completions":
+            return OpenAIChatCompletionsModel(model=name, openai_client=client)
+        return OpenAIResponsesModel(model=name, openai_client=client)

@@ -18,6 +18,12 @@ A user message followed directly by another one has no answer in the history: it
 its own turn right now (another tab sent it a moment earlier, see :mod:`task_assistant.chat.turns`), or
 its answer failed. It opens with :data:`UNANSWERED_NOTE`, so the model answers the message of this turn
 and does not carry out the earlier one as well.
+
+Assistant messages go back in the form the provider's API takes (``api``). For the Responses API that is
+chatkit's own (``output_text`` parts). The Agents SDK's Chat Completions converter refuses ``output_text``
+in an assistant message that has no provider id ("Unknown content"), so for Chat Completions the text goes
+as plain content: one string for the usual single part, ``input_text`` parts (sent as text parts) when
+there are several, so no part is merged or lost. An assistant message without any text is left out.
 """
 
 from __future__ import annotations
@@ -30,8 +36,15 @@ from typing import Any, Literal, cast
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
 from chatkit.store import NotFoundError
-from chatkit.types import Attachment, ImageAttachment, ThreadItem, UserMessageItem, WidgetItem
-from openai.types.responses import ResponseInputContentParam
+from chatkit.types import (
+    AssistantMessageItem,
+    Attachment,
+    ImageAttachment,
+    ThreadItem,
+    UserMessageItem,
+    WidgetItem,
+)
+from openai.types.responses import EasyInputMessageParam, ResponseInputContentParam
 from openai.types.responses.response_input_item_param import Message
 
 from task_assistant.agent.listing import ATTACHMENT_NOTE_PREFIX, format_task_list
@@ -47,6 +60,7 @@ TEXT_INLINE_MAX_CHARS = 20_000
 _TEXT_TYPES = ("text/", "application/json", "application/csv", "application/xml", "application/x-yaml")
 
 Delivery = Literal["url", "inline"]
+ModelApi = Literal["responses", "chat_completions"]
 
 UNANSWERED_NOTE = (
     "(An earlier message that has no answer here: it is answered separately, or its answer failed. "
@@ -63,7 +77,8 @@ class TaskThreadItemConverter(ThreadItemConverter):
 
     ``delivery`` chooses how images and PDFs reach the model: ``"url"`` (a presigned URL the provider
     downloads) or ``"inline"`` (the bytes in a data URL, for providers that cannot reach the bucket).
-    Without an attachment store, attachments are described by name only.
+    Without an attachment store, attachments are described by name only. ``api`` is the API the model
+    speaks, which decides how earlier assistant messages are written (see the module docstring).
     """
 
     def __init__(
@@ -72,10 +87,12 @@ class TaskThreadItemConverter(ThreadItemConverter):
         context: RequestContext,
         *,
         delivery: Delivery = "url",
+        api: ModelApi = "responses",
     ) -> None:
         self.attachments = attachments
         self.context = context
         self.delivery = delivery
+        self.api = api
         self._unanswered: set[str] = set()
 
     async def to_agent_input(
@@ -148,6 +165,19 @@ class TaskThreadItemConverter(ThreadItemConverter):
         if not item.attachments and item.id not in self._unanswered:
             return converted
         return [cast(TResponseInputItem, {**first, "content": content}), *converted[1:]]
+
+    async def assistant_message_to_input(
+        self, item: AssistantMessageItem
+    ) -> TResponseInputItem | list[TResponseInputItem] | None:
+        texts = [part.text for part in item.content if part.text]
+        if not texts:
+            return None
+        if self.api == "responses":
+            return await super().assistant_message_to_input(item)
+        if len(texts) == 1:
+            return EasyInputMessageParam(role="assistant", content=texts[0])
+        parts: list[ResponseInputContentParam] = [_text(text) for text in texts]
+        return EasyInputMessageParam(role="assistant", content=parts)
 
     async def widget_to_input(self, item: WidgetItem) -> TResponseInputItem | list[TResponseInputItem] | None:
         rows = rows_of(item.widget)

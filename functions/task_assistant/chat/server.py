@@ -7,12 +7,14 @@
    when others arrive on the thread meanwhile (:mod:`task_assistant.chat.turns`: the cut, and where the
    turn's items are placed);
 2. converts them with :class:`~task_assistant.chat.converter.TaskThreadItemConverter` (attachments,
-   task-list widgets as numbered text);
-3. opens the task tools for the verified caller (an in-memory MCP session, see
-   :mod:`task_assistant.tasks.mcp_bridge`), with what they already changed for this message when this is a
-   retry (:mod:`task_assistant.chat.effects`), and runs the agent with ``Runner.run_streamed``;
+   task-list widgets as numbered text, assistant messages in the form the provider's API takes);
+3. picks the model the message asked for (:mod:`task_assistant.chat.model_choice`), opens the task tools
+   for the verified caller (an in-memory MCP session, see :mod:`task_assistant.tasks.mcp_bridge`), with
+   what they already changed for this message when this is a retry (:mod:`task_assistant.chat.effects`),
+   and runs the agent with ``Runner.run_streamed``;
 4. streams through ``chatkit.agents.stream_agent_response``: text deltas, a progress update while each
-   tool runs ("Adding “buy milk”…"), and a task-list widget whenever ``list_tasks`` returns;
+   tool runs ("Adding “buy milk”…"), and a task-list widget whenever ``list_tasks`` returns; the model's
+   messages get store ids (:mod:`task_assistant.chat.stream_ids`);
 5. gives a new thread a title from its first message (a heuristic: free and instant).
 
 Failures: a model or provider error ends the stream with a ``custom`` error event (``allow_retry``) whose
@@ -21,6 +23,9 @@ configuration (unreadable key, key or model rejected by the provider) says which
 not offer a retry. Tool errors never get here: they go back to the model as tool results. If the client
 disconnects, ``CancelledError`` propagates untouched so ChatKit saves the partial answer, and the agent
 run is cancelled so no tool runs for a reader who has gone.
+
+``add_feedback`` stores the widget's thumbs up/down (:mod:`task_assistant.chat.feedback`) and
+``transcribe`` answers dictation (:mod:`task_assistant.agent.transcription`).
 
 ``action`` handles the widget's ``task.complete`` action: it completes the task as the caller and
 replaces the widget item with its updated version (ChatKit persists the replacement with ``save_item``).
@@ -34,10 +39,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import openai
 from agents import RunConfig, RunContextWrapper, RunHooks, Runner
-from agents.exceptions import AgentsException, MaxTurnsExceeded
 from agents.tool import Tool
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
@@ -46,10 +49,13 @@ from chatkit.icons import IconName
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import Store
 from chatkit.types import (
+    AudioInput,
+    FeedbackKind,
     ProgressUpdateEvent,
     ThreadItemReplacedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
+    TranscriptionResult,
     UserMessageItem,
     UserMessageTextContent,
     WidgetItem,
@@ -57,8 +63,16 @@ from chatkit.types import (
 
 from task_assistant.agent.agent import MAX_TURNS, build_agent
 from task_assistant.agent.listing import ListedTask, listed_tasks_of
-from task_assistant.agent.models import ModelConfigurationError, ModelFactory
-from task_assistant.chat.converter import Delivery, TaskThreadItemConverter
+from task_assistant.agent.models import ModelFactory
+from task_assistant.agent.transcription import Transcriber
+from task_assistant.chat.converter import Delivery, ModelApi, TaskThreadItemConverter
+from task_assistant.chat.feedback import record_feedback
+from task_assistant.chat.model_choice import model_for_turn
+
+# MODEL_FAILED_MESSAGE is re-exported: it was defined here, and tests and callers import it from here.
+from task_assistant.chat.run_errors import MODEL_FAILED_MESSAGE as MODEL_FAILED_MESSAGE
+from task_assistant.chat.run_errors import stream_error_for
+from task_assistant.chat.stream_ids import with_store_ids
 from task_assistant.chat.turns import Turn, TurnStore, open_turn, retried_item_id
 from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
 from task_assistant.context import RequestContext
@@ -72,17 +86,13 @@ if TYPE_CHECKING:
 
     from task_assistant.chat.attachments import S3AttachmentStore
     from task_assistant.chat.effects import ToolEffectsTable
+    from task_assistant.chat.store.feedback import FeedbackStore
 
 TaskToolsOpener = Callable[[RequestContext], AbstractAsyncContextManager["MCPServer"]]
 """Opens the task tools for one caller: ``async with opener(context) as mcp_server: ...``."""
 
 THREAD_TITLE_MAX_CHARS = 60
 """A thread title made from the first message is cut to this length (a task's own limit is separate)."""
-
-MODEL_FAILED_MESSAGE = (
-    "The assistant's model service failed before finishing this answer. Your message is saved; "
-    "try again in a moment."
-)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -197,42 +207,6 @@ class TurnHooks(RunHooks[AgentContext[RequestContext]]):
 
 
 # --------------------------------------------------------------------------------------------------
-# Errors
-
-
-def _stream_error_for(exc: BaseException, models: ModelFactory) -> CustomStreamError | None:
-    """The user-facing error for a failed run, or None if ``exc`` is not a model/provider failure.
-
-    A :class:`ModelConfigurationError` never gets here: only building the model raises it, before the run.
-    """
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return CustomStreamError(
-            "The model provider rejected the configured API key (OPENAI_API_KEY). "
-            "Ask the operator to check it.",
-            allow_retry=False,
-        )
-    if isinstance(exc, openai.NotFoundError):
-        return CustomStreamError(
-            f"The model provider does not offer the configured model {models.choice.model_name!r} "
-            "(OPENAI_MODEL, OPENAI_BASE_URL, OPENAI_API).",
-            allow_retry=False,
-        )
-    if isinstance(exc, openai.RateLimitError):
-        return CustomStreamError(
-            "The model provider is busy (rate limit). Your message is saved; try again shortly.",
-            allow_retry=True,
-        )
-    if isinstance(exc, MaxTurnsExceeded):
-        return CustomStreamError(
-            "The assistant took too many steps on this request and stopped. Try rephrasing it.",
-            allow_retry=True,
-        )
-    if isinstance(exc, openai.APIError | httpx.HTTPError | AgentsException):
-        return CustomStreamError(MODEL_FAILED_MESSAGE, allow_retry=True)
-    return None
-
-
-# --------------------------------------------------------------------------------------------------
 # The server
 
 
@@ -253,6 +227,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             no file URLs), presigned URLs otherwise (and always for the offline model, which reads none).
         tool_effects: where the changes made for each user message are recorded, so a retried turn
             does not make them again (:mod:`task_assistant.chat.effects`); None: not recorded.
+        feedback: where ``items.feedback`` is stored (None: the request is unsupported).
     """
 
     def __init__(
@@ -266,6 +241,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         settings: Settings,
         attachment_delivery: Delivery | None = None,
         tool_effects: ToolEffectsTable | None = None,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         super().__init__(store, attachment_store)
         self.tasks = tasks
@@ -273,6 +249,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         self.task_tools = task_tools
         self.models = models
         self.settings = settings
+        self.feedback = feedback
+        self.transcriber = Transcriber(models, settings)
         if attachment_delivery is None:
             # Inline when the provider cannot fetch from S3 (a local endpoint) or cannot take file URLs
             # (Chat Completions accepts only inline file data); the offline model reads nothing.
@@ -321,14 +299,14 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             if isinstance(item, WidgetItem)
             for row in rows_of(item.widget) or []
         }
-        converter = TaskThreadItemConverter(self._s3_attachments, context, delivery=self.attachment_delivery)
+        api: ModelApi = (
+            "chat_completions" if self.models.choice.kind == "openai_chat_completions" else "responses"
+        )
+        converter = TaskThreadItemConverter(
+            self._s3_attachments, context, delivery=self.attachment_delivery, api=api
+        )
         model_input = await converter.to_agent_input(history)
-
-        try:
-            model = await self.models.get_model()
-        except ModelConfigurationError as exc:
-            logger.error("Model configuration error", extra={"setting": exc.setting, "detail": str(exc)})
-            raise CustomStreamError(exc.user_message, allow_retry=False) from exc
+        model, model_name = await model_for_turn(self.models, input_user_message, history)
 
         agent_context = AgentContext[RequestContext](
             thread=thread, store=TurnStore(self.store, turn), request_context=context
@@ -344,7 +322,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                 run_config=RunConfig(tracing_disabled=True),
             )
             try:
-                async for event in stream_agent_response(agent_context, result):
+                events = stream_agent_response(agent_context, result)
+                async for event in with_store_ids(events, self.store, thread, context):
                     yield turn.place(event)
             except asyncio.CancelledError:
                 # The client went away: stop the run (no more model calls or tool calls) and let
@@ -353,7 +332,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                 raise
             except Exception as exc:
                 result.cancel()
-                error = _stream_error_for(exc, self.models)
+                error = stream_error_for(exc, model_name)
                 if error is None:
                     raise
                 logger.warning(
@@ -369,6 +348,24 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                     },
                 )
                 raise error from exc
+
+    # --- feedback and dictation --------------------------------------------------------------------
+
+    async def add_feedback(
+        self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: RequestContext
+    ) -> None:
+        """Store the thumbs up/down with the items (see :mod:`task_assistant.chat.feedback`)."""
+        if self.feedback is None:
+            raise NotImplementedError("feedback is not stored by this server")
+        namespace = self.settings.powertools_metrics_namespace
+        await record_feedback(
+            self.feedback, thread_id, item_ids, feedback, context, metrics_namespace=namespace
+        )
+
+    async def transcribe(self, audio_input: AudioInput, context: RequestContext) -> TranscriptionResult:
+        """Dictation through the provider's audio API (see :mod:`task_assistant.agent.transcription`)."""
+        text = await self.transcriber.transcribe(audio_input.data, audio_input.mime_type)
+        return TranscriptionResult(text=text)
 
     # --- widget actions ---------------------------------------------------------------------------
 

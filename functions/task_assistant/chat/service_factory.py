@@ -38,6 +38,7 @@ def build_chatkit_server(
     from task_assistant.chat.effects import ToolEffectsTable
     from task_assistant.chat.server import TaskChatKitServer
     from task_assistant.chat.store import DynamoDBStore
+    from task_assistant.chat.store.feedback import FeedbackStore
     from task_assistant.log import logger
     from task_assistant.storage.clients import dynamodb_client, s3_client
     from task_assistant.tasks.mcp_bridge import open_task_tools
@@ -60,4 +61,5 @@ def build_chatkit_server(
         models=models,
         settings=settings,
         tool_effects=ToolEffectsTable(ddb, settings.chat_table_name, item_ttl_days=settings.item_ttl_days),
+        feedback=FeedbackStore(store.rows, page_size_cap=settings.page_size_cap),
     )

@@ -1,6 +1,7 @@
 """The one FastAPI application behind both doors (function URL under uvicorn; API Gateway via Mangum).
 
-Routes: ``POST /chatkit`` (the ChatKit protocol), ``GET /health`` (no auth, no AWS calls), ``/tasks``
+Routes: ``POST /chatkit`` (the ChatKit protocol), ``GET /chatkit/feedback`` (feedback given on a thread,
+see :mod:`task_assistant.web.feedback_api`), ``GET /health`` (no auth, no AWS calls), ``/tasks``
 (REST, see :mod:`task_assistant.web.tasks_api`), and the page to try it in a browser: ``GET /`` with
 ``/web/page.js``, ``/web/page.css`` and ``/web/config.json`` (no auth, see :mod:`task_assistant.web.page`).
 The door is fixed by the entry point that builds the app (:mod:`task_assistant.entry.streaming` or
@@ -21,10 +22,11 @@ from pydantic import BaseModel, ValidationError
 
 from task_assistant.log import logger
 from task_assistant.settings import Settings
-from task_assistant.web import cors, page, tasks_api
-from task_assistant.web.chatkit_gate import check_ownership, parse_request
+from task_assistant.web import cors, feedback_api, page, tasks_api
+from task_assistant.web.chatkit_gate import check_model_choice, check_ownership, parse_request
 from task_assistant.web.deps import Caller, ServicesDep, SettingsDep
 from task_assistant.web.errors import (
+    ApiError,
     BadRequest,
     NotFound,
     install_error_handlers,
@@ -93,10 +95,10 @@ _CHATKIT_BODY_DOC: dict[str, Any] = {
     ),
     responses={
         200: {"content": {"text/event-stream": {}, "application/json": {}}},
-        400: {"description": "Not JSON, unknown type, or schema violation."},
+        400: {"description": "Not JSON, unknown or unsupported type, schema violation, model not offered."},
         401: {"description": "Missing or invalid token."},
         404: {"description": "Thread, item or attachment missing or not the caller's."},
-        413: {"description": "Body too large."},
+        413: {"description": "Body (or dictation recording) too large."},
         429: {"description": "Rate limit exceeded."},
     },
     openapi_extra=_CHATKIT_BODY_DOC,
@@ -106,6 +108,7 @@ async def chatkit_endpoint(
 ) -> Response:
     body = await request.body()
     gated = parse_request(body, page_size_cap=settings.page_size_cap)
+    check_model_choice(gated, settings.offered_models)
     server = await services.chatkit_server()
     context = await check_ownership(
         gated,
@@ -117,6 +120,7 @@ async def chatkit_endpoint(
     from chatkit.server import StreamingResult
     from chatkit.store import NotFoundError
 
+    from task_assistant.agent.transcription import DictationError
     from task_assistant.chat.attachments import AttachmentRejectedError
 
     try:
@@ -128,6 +132,8 @@ async def chatkit_endpoint(
         raise NotFound("not found") from None
     except AttachmentRejectedError as exc:
         raise BadRequest(str(exc)) from None
+    except DictationError as exc:
+        raise ApiError(exc.status, exc.message, code=exc.code) from None
     except NotImplementedError:
         raise BadRequest(f"{gated.type} is not supported by this server", code="unsupported") from None
     if isinstance(result, StreamingResult):
@@ -164,6 +170,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(chatkit_router)
+    app.include_router(feedback_api.router)
     app.include_router(tasks_api.router)
     app.include_router(page.router)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,16 +85,30 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 def _request_type(data: dict[str, Any]) -> str:
-    from task_assistant.web.chatkit_requests import REQUEST_TYPES, shown
+    from task_assistant.web.chatkit_requests import REQUEST_TYPES, SUPPORTED_TYPES, shown
 
     kind = data.get("type")
     if not isinstance(kind, str):
         raise BadRequest("'type' is required and must be a string naming the request type")
+    # A known but unsupported type passes on: its ids are checked first (another user's stay 404s), then
+    # the server answers 400 `unsupported`. The list offered here names only what is supported.
     if kind not in REQUEST_TYPES:
         raise BadRequest(
-            f"unknown request type {shown(kind)!r}; expected one of: {', '.join(sorted(REQUEST_TYPES))}"
+            f"unknown request type {shown(kind)!r}; expected one of: {', '.join(sorted(SUPPORTED_TYPES))}"
         )
     return kind
+
+
+def check_model_choice(request: GatedRequest, offered: Sequence[str]) -> None:
+    """400 when a new message asks for a model (the composer's picker) that is not in ``offered``."""
+    from task_assistant.web.chatkit_requests import requested_model, shown
+
+    model = requested_model(request.parsed)
+    if model is None or model in offered:
+        return
+    message = f"model {shown(model)!r} is not offered here; choose one of: {', '.join(offered)}"
+    loc = ["params", "input", "inference_options", "model"]
+    raise BadRequest(message, details=[{"loc": loc, "msg": "not an offered model"}])
 
 
 def _cap_limit(data: dict[str, Any], kind: str, page_size_cap: int) -> bool:

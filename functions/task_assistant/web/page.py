@@ -8,7 +8,9 @@ wrapper. What differs per deployment comes from ``web/config.json``, built here 
 - local mode (``make dev``): the local issuer's token route (:class:`LocalSignIn`, mounted by
   :mod:`task_assistant.local.web_sign_in`, never in a deployed app);
 - deployed: Cognito managed login, authorization code + PKCE in the browser (``PAGE_AUTH_DOMAIN``,
-  ``PAGE_CLIENT_ID``, ``PAGE_URL`` as the redirect URI).
+  ``PAGE_CLIENT_ID``, ``PAGE_URL`` as the redirect URI);
+- the widget's options that depend on the model (:func:`widget_options`): the model picker and dictation
+  with a model key, thumbs up/down always.
 
 All page URLs are relative (``web/page.js``), so the same files work at ``/`` and under an API Gateway
 stage (``/dev/``), and can be hosted on any origin with a config document pointing at this server.
@@ -25,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from task_assistant.agent.models import choose_model, dictation_available
 from task_assistant.settings import Settings
 from task_assistant.web.deps import SettingsDep
 from task_assistant.web.page_paths import ASSETS, CONFIG_PATH, PAGE_PATH
@@ -55,6 +58,27 @@ def page_base_url(settings: Settings, request: Request) -> str:
     return settings.page_url or str(request.base_url)
 
 
+def widget_options(settings: Settings) -> dict[str, Any]:
+    """ChatKit options the page passes to the widget as they are.
+
+    Feedback buttons always (``items.feedback`` is stored). With a model key, dictation (unless
+    ``OPENAI_TRANSCRIBE_MODEL`` is empty), and the model picker when ``OPENAI_MODELS`` offers a choice
+    (``OPENAI_MODEL`` preselected). The offline model neither transcribes nor has models to choose from,
+    so its page shows neither.
+    """
+    options: dict[str, Any] = {"threadItemActions": {"feedback": True}}
+    if choose_model(settings).kind == "offline":
+        return options
+    composer: dict[str, Any] = {"dictation": {"enabled": True}} if dictation_available(settings) else {}
+    offered = settings.offered_models
+    if len(offered) > 1:
+        composer["models"] = [
+            {"id": name, "label": name, **({"default": True} if name == settings.openai_model else {})}
+            for name in offered
+        ]
+    return {**options, "composer": composer} if composer else options
+
+
 def page_config(settings: Settings, base_url: str, local: LocalSignIn | None) -> dict[str, Any]:
     """What the page needs to know: where ChatKit is, and how to get a token."""
     sign_in: dict[str, Any]
@@ -80,6 +104,7 @@ def page_config(settings: Settings, base_url: str, local: LocalSignIn | None) ->
             "url": urljoin(base_url, "chatkit"),
             "domainKey": settings.chatkit_domain_key,
             "scriptUrl": CHATKIT_SCRIPT_URL,
+            "options": widget_options(settings),
         },
         "signIn": sign_in,
     }

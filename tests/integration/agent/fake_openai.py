@@ -8,9 +8,15 @@ It speaks the wire format the official ``openai`` client parses, so the producti
   ``response.output_text.done``, ``response.content_part.done``, ``response.function_call_arguments.delta``
   / ``.done``, ``response.output_item.done``, ``response.completed``;
 - ``POST /v1/chat/completions`` with ``stream: true``: ``chat.completion.chunk`` deltas (content and
-  tool calls), a finish reason, then ``[DONE]``.
+  tool calls), a finish reason, then ``[DONE]``;
+- ``POST /v1/audio/transcriptions``: a multipart upload (``file``, ``model``, ``response_format``),
+  answered ``{"text": ...}``.
+
+Requests the real API would refuse with a 400 (an assistant message in a form the API does not take, a
+tool result answering no call: :mod:`fake_openai_rules`) are refused the same way, and recorded.
 
 Each request takes the next scripted turn. A turn is a list of outputs (:class:`Text`, :class:`Call`),
+a :class:`Transcript` (for a transcription request),
 a callable that builds them from the request body (to act on what the model was actually sent), or a
 failure (:class:`Fail` answers with an HTTP error; :class:`Break` streams part of an answer and then drops
 the connection or ends the response; :class:`Hold` streams part of an answer and waits until released).
@@ -20,83 +26,50 @@ Every request body and its headers are recorded in :attr:`FakeOpenAI.requests`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+from fake_openai_rules import chat_messages_problem, responses_input_problem
+
+# The scripted turns live in fake_openai_script; tests import them from here.
+from fake_openai_script import (
+    Break,
+    Call,
+    Fail,
+    Hold,
+    Output,
+    RecordedRequest,
+    Text,
+    Transcript,
+    Turn,
+)
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from task_assistant.local.embedded import free_port
 
-
-@dataclass(frozen=True)
-class Text:
-    """An assistant message, streamed in ``chunks`` deltas."""
-
-    text: str
-    chunks: int = 3
-
-
-@dataclass(frozen=True)
-class Call:
-    """A function call to ``name`` with ``arguments``."""
-
-    name: str
-    arguments: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Fail:
-    """An HTTP error before any streaming (``status``, OpenAI's error body, a short retry-after)."""
-
-    status: int = 500
-    message: str = "The server had an error while processing your request."
-    type: str = "server_error"
-
-
-@dataclass(frozen=True)
-class Break:
-    """Start streaming ``text`` and stop after ``after_deltas`` deltas, with no ``response.completed``.
-
-    ``drop=True`` aborts the connection (the chunked body never terminates: a network failure);
-    ``drop=False`` ends the HTTP response cleanly mid-answer (a provider that gives up).
-    """
-
-    text: str
-    after_deltas: int = 1
-    drop: bool = True
-
-
-@dataclass
-class Hold:
-    """Stream the first delta of ``text``, then wait until :meth:`release` (for disconnect tests)."""
-
-    text: str
-    first_delta_sent: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
-Output = Text | Call
-Turn = list[Output] | Callable[[dict[str, Any]], list[Output]] | Fail | Break | Hold
-
-
-@dataclass
-class RecordedRequest:
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+__all__ = [
+    "Break",
+    "Call",
+    "Fail",
+    "FakeOpenAI",
+    "Hold",
+    "Output",
+    "RecordedRequest",
+    "Text",
+    "Transcript",
+    "Turn",
+]
 
 
 def _chunks(text: str, n: int) -> list[str]:
@@ -124,6 +97,7 @@ class FakeOpenAI:
             routes=[
                 Route("/v1/responses", self._responses, methods=["POST"]),
                 Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+                Route("/v1/audio/transcriptions", self._transcriptions, methods=["POST"]),
             ]
         )
         self._server = uvicorn.Server(
@@ -171,8 +145,10 @@ class FakeOpenAI:
     def pending(self) -> int:
         return len(self.turns)
 
-    async def _next(self, request: Request) -> tuple[dict[str, Any], Turn | None]:
-        body = await request.json()
+    async def _next(
+        self, request: Request, body: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], Turn | None]:
+        body = await request.json() if body is None else body
         with self._lock:
             self.requests.append(RecordedRequest(request.url.path, dict(request.headers), body))
             turn = self.turns.popleft() if self.turns else None
@@ -191,6 +167,9 @@ class FakeOpenAI:
 
     async def _responses(self, request: Request) -> Response:
         body, turn = await self._next(request)
+        problem = responses_input_problem(body)
+        if problem:
+            return self._error(Fail(400, problem, "invalid_request_error"))
         if turn is None:
             return self._error(Fail(500, "fake OpenAI: no scripted turn left"))
         if isinstance(turn, Fail):
@@ -349,16 +328,19 @@ class FakeOpenAI:
 
     async def _chat_completions(self, request: Request) -> Response:
         body, turn = await self._next(request)
+        problem = chat_messages_problem(body)
+        if problem:
+            return self._error(Fail(400, problem, "invalid_request_error"))
         if turn is None:
             return self._error(Fail(500, "fake OpenAI: no scripted turn left"))
         if isinstance(turn, Fail):
             return self._error(turn)
         if callable(turn):
             turn = turn(body)
-        assert isinstance(turn, list), "chat completions supports text and calls only"
+        assert isinstance(turn, list | Break), "chat completions supports text, calls and breaks"
         return StreamingResponse(self._chat_chunks(body, turn), media_type="text/event-stream")
 
-    async def _chat_chunks(self, body: dict[str, Any], outputs: list[Output]) -> AsyncIterator[bytes]:
+    async def _chat_chunks(self, body: dict[str, Any], turn: list[Output] | Break) -> AsyncIterator[bytes]:
         completion_id = _id("chatcmpl")
         created = int(time.time())
 
@@ -373,10 +355,15 @@ class FakeOpenAI:
             return f"data: {json.dumps(payload)}\n\n".encode()
 
         yield chunk({"role": "assistant", "content": ""})
+        outputs = [Text(turn.text)] if isinstance(turn, Break) else turn
         calls = [o for o in outputs if isinstance(o, Call)]
         for output in outputs:
             if isinstance(output, Text):
-                for piece in _chunks(output.text, output.chunks):
+                for n, piece in enumerate(_chunks(output.text, output.chunks)):
+                    if isinstance(turn, Break) and n == turn.after_deltas:
+                        if turn.drop:
+                            raise ConnectionAbortedError("fake OpenAI: stream broken on purpose")
+                        return
                     yield chunk({"content": piece})
         for index, call in enumerate(calls):
             args = json.dumps(call.arguments)
@@ -406,3 +393,28 @@ class FakeOpenAI:
         }
         yield f"data: {json.dumps(final)}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+    # --- /v1/audio/transcriptions -----------------------------------------------------------------
+
+    async def _transcriptions(self, request: Request) -> Response:
+        form = await request.form()
+        upload, model = form.get("file"), form.get("model")
+        if not isinstance(upload, UploadFile) or not isinstance(model, str):
+            body: dict[str, Any] = {"fields": sorted(form.keys())}
+            await self._next(request, body)
+            return self._error(Fail(400, "file and model are required", "invalid_request_error"))
+        data = await upload.read()
+        body = {
+            "model": model,
+            "response_format": form.get("response_format"),
+            "filename": upload.filename,
+            "content_type": upload.content_type,
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        _, turn = await self._next(request, body)
+        if isinstance(turn, Fail):
+            return self._error(turn)
+        if not isinstance(turn, Transcript):
+            return self._error(Fail(500, "fake OpenAI: no transcript scripted"))
+        return JSONResponse({"text": turn.text, "usage": {"type": "duration", "seconds": 1}})

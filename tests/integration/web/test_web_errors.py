@@ -102,7 +102,18 @@ def test_deeply_nested_json_is_400_on_every_route_that_reads_a_body(
 
 
 def test_unsupported_request_type_is_400(caller: ChatKitCaller) -> None:
-    response = caller.post("input.transcribe", {"audio_base64": "AAAA", "mime_type": "audio/webm"})
+    # input.transcribe used to be the example; dictation is supported now (see test_web_composer).
+    thread, _ = caller.new_thread("add buy milk")
+    events = caller.stream(
+        "threads.add_user_message", {"thread_id": thread, "input": user_message("show my tasks")}
+    )
+    [widget] = [
+        e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "widget"
+    ]
+    action = {"type": "task.complete", "payload": {}}
+    response = caller.post(
+        "threads.sync_custom_action", {"thread_id": thread, "item_id": widget, "action": action}
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "unsupported"
 
 

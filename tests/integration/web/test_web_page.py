@@ -118,7 +118,13 @@ def test_page_is_served_with_its_content_security_policy(chat_url: str, web_sett
 def test_page_config_without_a_sign_in_method_says_so(chat_url: str) -> None:
     config = httpx.get(f"{chat_url}/web/config.json").json()
     assert config == {
-        "chatkit": {"url": f"{chat_url}/chatkit", "domainKey": "local-dev", "scriptUrl": CHATKIT_SCRIPT_URL},
+        "chatkit": {
+            "url": f"{chat_url}/chatkit",
+            "domainKey": "local-dev",
+            "scriptUrl": CHATKIT_SCRIPT_URL,
+            # The offline model: feedback buttons, no dictation, no model picker.
+            "options": {"threadItemActions": {"feedback": True}},
+        },
         "signIn": {"kind": "none"},
     }
 
@@ -142,6 +148,7 @@ def test_deployed_page_signs_in_with_cognito_code_and_pkce(web_settings: Setting
         "url": f"{page_url}chatkit",
         "domainKey": "domain_pk_123",
         "scriptUrl": CHATKIT_SCRIPT_URL,
+        "options": {"threadItemActions": {"feedback": True}},
     }
     assert config["signIn"] == {
         "kind": "cognito",

@@ -90,7 +90,7 @@ class FixedModel(ModelFactory):
         super().__init__(settings)
         self._fixed = model
 
-    async def get_model(self) -> Model:
+    async def get_model(self, name: str | None = None) -> Model:
         return self._fixed
 
 

@@ -57,3 +57,33 @@ def test_what_each_request_names() -> None:
         references(parsed("attachments.create", {"name": "a.txt", "size": 1, "mime_type": "text/plain"}))
         == References()
     )
+
+
+def test_unsupported_types_are_those_the_server_does_not_implement() -> None:
+    from chatkit.server import ChatKitServer
+
+    from task_assistant.chat.server import TaskChatKitServer
+    from task_assistant.web.chatkit_requests import REQUEST_TYPES, SUPPORTED_TYPES, UNSUPPORTED_TYPES
+
+    hooks = {
+        "threads.sync_custom_action": "sync_action",
+        "threads.custom_action": "action",
+        "items.feedback": "add_feedback",
+        "input.transcribe": "transcribe",
+    }
+    for kind, hook in hooks.items():
+        implemented = getattr(TaskChatKitServer, hook) is not getattr(ChatKitServer, hook)
+        assert implemented == (kind in SUPPORTED_TYPES), kind
+    assert UNSUPPORTED_TYPES <= REQUEST_TYPES and SUPPORTED_TYPES == REQUEST_TYPES - UNSUPPORTED_TYPES
+
+
+def test_the_model_a_new_message_asks_for() -> None:
+    from task_assistant.web.chatkit_requests import requested_model
+
+    chosen = {**MESSAGE, "inference_options": {"model": "gpt-4.1"}}
+    assert requested_model(parsed("threads.create", {"input": chosen})) == "gpt-4.1"
+    assert (
+        requested_model(parsed("threads.add_user_message", {"thread_id": "t", "input": chosen})) == "gpt-4.1"
+    )
+    assert requested_model(parsed("threads.create", {"input": MESSAGE})) is None
+    assert requested_model(parsed("threads.list", {})) is None

@@ -32,6 +32,7 @@ from task_assistant.chat.store.keys import (
     attachment_object_key,
     attachment_reference_key,
     attachment_spill_key,
+    feedback_key,
     item_key,
     item_row,
     item_spill_key,
@@ -323,9 +324,10 @@ class DynamoDBStore(Store[RequestContext]):
         await self.rows.delete(thread_key(user, thread_id))
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
-        """Delete one item and its spilled body, if any. Missing or foreign: no-op."""
+        """Delete one item, its spilled body and its feedback, if any. Missing or foreign: no-op."""
         if valid_id(thread_id) and valid_id(item_id):
             await self.rows.delete(item_key(context.user_id, thread_id, item_id))
+            await self.rows.delete(feedback_key(context.user_id, thread_id, item_id), spill=False)
 
     # --- paging rules -----------------------------------------------------------------------------
 

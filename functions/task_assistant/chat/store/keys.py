@@ -12,15 +12,17 @@ thread item                ``U#<user>#T#<thread>``      ``ITEM#<item>``         
                                                                                    ``<created_at>#<item>``
 attachment reference       ``U#<user>#T#<thread>``      ``ATTACHMENT#<att>``       (none)
 tool effect record         ``U#<user>#T#<thread>``      ``EFFECT#<msg>#<call>``    (none)
+item feedback              ``U#<user>#T#<thread>``      ``FEEDBACK#<item>``        (none)
 attachment metadata        ``U#<user>#A#<att>``         ``ATTACHMENT``             (none)
 =========================  ===========================  =========================  ======================
 
 Isolation is structural: every key starts with the caller's user id (which cannot contain ``#``), so
 another user's thread, item or attachment is simply not at the key the store reads, and looks exactly
-like a missing one. An attachment saved with a thread id also gets a reference row in that thread's
+like a missing one. Feedback on an item lives in its thread's partition, so the thread's deletion takes
+it along. An attachment saved with a thread id also gets a reference row in that thread's
 partition, so deleting the thread finds its attachments with the same partition ``Query``. Rows without
-``created`` (attachment references, tool effect records of :mod:`task_assistant.chat.effects`) stay out
-of the ``by_created`` index, so item listings never see them; deleting a thread deletes them all.
+``created`` (attachment references, tool effect records of :mod:`task_assistant.chat.effects`, feedback)
+stay out of the ``by_created`` index, so item listings never see them; deleting a thread deletes them all.
 
 Objects in the bucket are keyed the same way, every component percent-encoded: uploads under
 ``attachments/<user>/<att>``, bodies too large for a row under ``spill/<user>/...`` (derived from the
@@ -47,6 +49,7 @@ ITEM_PREFIX: Final = "ITEM#"
 ATTACHMENT_REF_PREFIX: Final = "ATTACHMENT#"
 ATTACHMENT_SK: Final = "ATTACHMENT"
 EFFECT_PREFIX: Final = "EFFECT#"
+FEEDBACK_PREFIX: Final = "FEEDBACK#"
 
 #: DynamoDB caps sort keys at 1,024 bytes; ids end up in ``sk``, ``created`` and ``gsi1sk``.
 MAX_ID_BYTES: Final = 512
@@ -135,6 +138,10 @@ def effect_prefix(message_id: str) -> str:
 def effect_key(user_id: str, thread_id: str, message_id: str, call: str) -> Row:
     """Where the record of one changing tool call answering ``message_id`` lives."""
     return key(thread_pk(user_id, thread_id), effect_prefix(message_id) + call)
+
+
+def feedback_key(user_id: str, thread_id: str, item_id: str) -> Row:
+    return key(thread_pk(user_id, thread_id), FEEDBACK_PREFIX + item_id)
 
 
 def thread_row(user_id: str, thread: ThreadMetadata) -> Row:

@@ -219,6 +219,7 @@
     ]);
     const element = document.createElement("openai-chatkit");
     element.setOptions({
+      ...chatkit.options, // composer (model picker, dictation) and feedback buttons: web/page.py
       api: {
         url: chatkit.url,
         domainKey: chatkit.domainKey,
