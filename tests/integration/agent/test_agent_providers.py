@@ -16,6 +16,7 @@ from chatkit.types import AssistantMessageItem, ThreadItem, UserMessageItem, Wid
 from fake_openai import Break, Call, Fail, FakeOpenAI, Text
 
 from task_assistant.agent.listing import format_task_list
+from task_assistant.chat.converter import UNANSWERED_NOTE
 from task_assistant.chat.ids import ID_PATTERN
 from task_assistant.chat.run_errors import MODEL_FAILED_MESSAGE
 from task_assistant.chat.service_factory import build_chatkit_server
@@ -54,8 +55,11 @@ def conversation_sent(api: Api, body: dict[str, Any]) -> list[tuple[str, list[st
 def conversation_stored(items: list[ThreadItem]) -> list[tuple[str, list[str]]]:
     """What the thread's items should reach the model as, in the same shape."""
     out: list[tuple[str, list[str]]] = []
-    for item in items:
-        if isinstance(item, UserMessageItem):
+    for item, following in zip(items, [*items[1:], None], strict=True):
+        if isinstance(item, UserMessageItem) and isinstance(following, UserMessageItem):
+            # A message whose turn failed has no answer: the model is told not to act on it again.
+            out.append(("user", [UNANSWERED_NOTE]))
+        elif isinstance(item, UserMessageItem):
             out.append(("user", ["".join(getattr(part, "text", "") for part in item.content)]))
         elif isinstance(item, AssistantMessageItem):
             out.append(("assistant", [part.text for part in item.content]))
