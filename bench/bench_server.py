@@ -1,0 +1,148 @@
+"""Plumbing shared by the latency benches: the app in a uvicorn process of its own, observed from inside.
+
+- :class:`StorageCalls` records every DynamoDB call a boto3 client makes (start, end, operation) and can
+  delay each request by a fixed latency (a ``before-send`` hook that sleeps on the worker thread making
+  the call), the way an in-region DynamoDB round trip would take it.
+- :class:`Recorder` wraps the ASGI app: for each ``POST /chatkit`` it notes when the request arrived,
+  when the first body byte (the first SSE event) and the last were sent, and the storage calls made
+  meanwhile; ``GET /bench/last`` returns that record and ``POST /bench/latency?ms=N`` sets the latency.
+- :func:`spawn` starts a bench script's ``--serve`` mode in a subprocess and waits for ``/health``.
+
+Server and client are separate processes, so neither waits for the other's GIL; both read
+``time.perf_counter`` (``CLOCK_MONOTONIC`` on Linux: one clock for every process on the machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class StorageCalls:
+    """DynamoDB calls made through the clients attached, with an injectable per-request latency."""
+
+    def __init__(self) -> None:
+        self.latency_s = 0.0
+        self.calls: list[tuple[float, float, str]] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call.dynamodb.*", self._before_call)
+        client.meta.events.register("before-send.dynamodb.*", self._before_send)
+        client.meta.events.register("after-call.dynamodb.*", self._after_call)
+
+    def _before_call(self, **_: Any) -> None:
+        self._local.started = time.perf_counter()
+
+    def _before_send(self, **_: Any) -> None:
+        if self.latency_s:
+            time.sleep(self.latency_s)
+
+    def _after_call(self, event_name: str, **_: Any) -> None:
+        with self._lock:
+            self.calls.append((self._local.started, time.perf_counter(), event_name.rsplit(".", 1)[-1]))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls = []
+
+
+class Recorder:
+    """ASGI wrapper timing ``POST /chatkit`` server-side (one request at a time) and serving ``/bench/*``."""
+
+    def __init__(self, app: ASGIApp, calls: StorageCalls | None = None) -> None:
+        self.app = app
+        self.calls = calls or StorageCalls()
+        self.last: dict[str, Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/bench/"):
+            await self._bench_route(scope, send)
+            return
+        if scope["type"] != "http" or path != "/chatkit":
+            await self.app(scope, receive, send)
+            return
+        self.calls.reset()
+        record: dict[str, Any] = {"start": time.perf_counter(), "first_body": None, "chunks": []}
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                now = time.perf_counter()
+                record["first_body"] = record["first_body"] or now
+                record["chunks"].append(now)
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+        record["end"] = time.perf_counter()
+        record["calls"] = list(self.calls.calls)
+        self.last = record
+
+    async def _bench_route(self, scope: Scope, send: Send) -> None:
+        if scope["path"] == "/bench/latency":
+            query = parse_qs(scope.get("query_string", b"").decode())
+            self.calls.latency_s = float(query.get("ms", ["0"])[0]) / 1000
+            body = b"{}"
+        else:
+            body = json.dumps(self.last).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def run(app: ASGIApp, port: int) -> None:
+    """Serve ``app`` on loopback until killed (the server side of :func:`spawn`)."""
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+
+
+def spawn(script: str, port: int, *args: str) -> subprocess.Popen[bytes]:
+    """Run ``script --serve <port> <args>`` in a new process; return once its ``/health`` answers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    process = subprocess.Popen(
+        [sys.executable, script, "--serve", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/health"
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"server {script} {args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def waves(calls: list[tuple[float, float, str]], before: float) -> int:
+    """Sequential storage round trips among the calls that started before ``before``.
+
+    Calls that overlap in time count as one round trip (a wave); a call that starts after every earlier
+    one ended starts a new wave.
+    """
+    count, end = 0, float("-inf")
+    for start, stop, _ in sorted(c for c in calls if c[0] < before):
+        if start >= end:
+            count += 1
+        end = max(end, stop)
+    return count
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
