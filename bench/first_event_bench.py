@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_server import Recorder, StorageCalls, percentile, run, spawn, waves
 
+from bench_server import Recorder, StorageCalls, percentile, run, spawn, waves
 from task_assistant.local.embedded import free_port
 from task_assistant.local.token_issuer import LocalIssuer
 
@@ -46,7 +46,6 @@ MESSAGE = "hello"  # the offline model answers in a few text deltas and calls no
 def serve(port: int, store: str, data_dir: str) -> None:
     """Server process: embedded AWS, the local issuer's JWKS, the app with its storage observed."""
     from memory_store import MemoryStore
-
     from task_assistant.chat.service_factory import build_chatkit_server
     from task_assistant.local.embedded import EmbeddedAWS
     from task_assistant.storage.clients import dynamodb_client
@@ -90,7 +89,7 @@ class Target:
     def __init__(self, name: str, url: str, latency_ms: float, token: str) -> None:
         self.name, self.url, self.latency_ms = name, url, latency_ms
         self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
-        self.samples: dict[str, Samples] = {"threads.create": Samples(), "threads.add_user_message": Samples()}
+        self.samples = {kind: Samples() for kind in ("threads.create", "threads.add_user_message")}
 
     def turn(self, thread_id: str | None, record: bool) -> str:
         content = {
@@ -100,7 +99,9 @@ class Target:
             "inference_options": {},
         }
         kind = "threads.create" if thread_id is None else "threads.add_user_message"
-        params: dict[str, Any] = {"input": content} if thread_id is None else {"thread_id": thread_id, "input": content}
+        params: dict[str, Any] = {"input": content}
+        if thread_id is not None:
+            params["thread_id"] = thread_id
         httpx.post(f"{self.url}/bench/latency", params={"ms": self.latency_ms}).raise_for_status()
         buffer = b""
         first = 0.0
@@ -130,7 +131,7 @@ class Target:
         s.end.append(end * 1000)
         s.total.append(len(calls))
         s.before_first.append(sum(1 for c in calls if c[0] < server["first_body"]))
-        s.waves.append(waves(calls, server["first_body"]))  # type: ignore[arg-type]
+        s.waves.append(waves(calls, server["first_body"]))
         s.call_ms += [(stop - begin) * 1000 for begin, stop, _ in calls]
 
 
@@ -171,10 +172,11 @@ def report(targets: list[Target], latency_ms: float) -> None:
         per_call = latency_ms + emulator_ms
         bound = floor + 2 * per_call + 5
         verdict = "meets" if got <= bound else "MISSES"
+        moved = got - statistics.median(plain.samples[kind].first)
         print(
             f"{kind}: first event {got:.1f} ms vs in-memory {floor:.1f} + 2 x ({latency_ms:g} injected "
             f"+ {emulator_ms:.1f} emulator) + 5 = {bound:.1f} ms: {verdict} the target; "
-            f"+{latency_ms:g} ms per call moved it by {got - statistics.median(plain.samples[kind].first):.1f} ms"
+            f"+{latency_ms:g} ms per call moved it by {moved:.1f} ms"
         )
 
 
