@@ -308,7 +308,10 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             logger.error("Model configuration error", extra={"setting": exc.setting, "detail": str(exc)})
             raise CustomStreamError(exc.user_message, allow_retry=False) from exc
 
-        agent_context = AgentContext[RequestContext](thread=thread, store=self.store, request_context=context)
+        # ChatKit's agent bridge first reads the thread's two newest items; the page just read holds them
+        # and nothing is written to the thread before that read, so it takes them from the page.
+        recent = context.with_recent_items(thread.id, page)
+        agent_context = AgentContext[RequestContext](thread=thread, store=self.store, request_context=recent)
         async with self.task_tools(context) as tools:
             result = Runner.run_streamed(
                 build_agent(model, tools),

@@ -10,7 +10,8 @@ stored in its row is :mod:`.bodies`, and the DynamoDB and S3 calls are :mod:`.ta
 - A cursor (``after``) is an id; one ``GetItem`` of that row yields its sort key, and the page is a
   ``Query`` strictly beyond it. An id that names nothing the caller owns raises ``NotFoundError``.
 - Page sizes are capped at ``settings.page_size_cap``; nothing scans.
-- A thread the request already loaded (:attr:`RequestContext.preloaded_thread`) is not read again.
+- A thread the request already loaded (:attr:`RequestContext.preloaded_thread`) is not read again, nor
+  are a thread's newest items just read (:attr:`RequestContext.recent_items`).
 """
 
 from __future__ import annotations
@@ -133,6 +134,12 @@ class DynamoDBStore(Store[RequestContext]):
         """
         forward = self._forward(order)
         limit = self._cap(limit)
+        recent = context.recent_items
+        page = (
+            recent.take(thread_id, context.user_id, after=after, limit=limit, order=order) if recent else None
+        )
+        if page is not None:
+            return page
         if not valid_id(thread_id):
             return Page(data=[], has_more=False, after=None)
         condition = f"{CHAT_PK} = :pk"
