@@ -4,8 +4,9 @@
   delay each request by a fixed latency (a ``before-send`` hook that sleeps on the worker thread making
   the call), the way an in-region DynamoDB round trip would take it.
 - :class:`Recorder` wraps the ASGI app: for each ``POST /chatkit`` it notes when the request arrived,
-  when the first body byte (the first SSE event) and the last were sent, and the storage calls made
-  meanwhile; ``GET /bench/last`` returns that record and ``POST /bench/latency?ms=N`` sets the latency.
+  when the first body byte (the first SSE event) and the last were sent, the storage calls made
+  meanwhile, and (``keep_bodies``) each body chunk with the time it was sent; ``GET /bench/last``
+  returns that record and ``POST /bench/latency?ms=N`` sets the latency.
 - :func:`spawn` starts a bench script's ``--serve`` mode in a subprocess and waits for ``/health``.
 
 Server and client are separate processes, so neither waits for the other's GIL; both read
@@ -60,9 +61,10 @@ class StorageCalls:
 class Recorder:
     """ASGI wrapper timing ``POST /chatkit`` server-side (one request at a time) and serving ``/bench/*``."""
 
-    def __init__(self, app: ASGIApp, calls: StorageCalls | None = None) -> None:
+    def __init__(self, app: ASGIApp, calls: StorageCalls | None = None, *, keep_bodies: bool = False) -> None:
         self.app = app
         self.calls = calls or StorageCalls()
+        self.keep_bodies = keep_bodies
         self.last: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,13 +76,14 @@ class Recorder:
             await self.app(scope, receive, send)
             return
         self.calls.reset()
-        record: dict[str, Any] = {"start": time.perf_counter(), "first_body": None, "chunks": []}
+        record: dict[str, Any] = {"start": time.perf_counter(), "first_body": None, "bodies": []}
 
         async def timed_send(message: Message) -> None:
             if message["type"] == "http.response.body" and message.get("body"):
                 now = time.perf_counter()
                 record["first_body"] = record["first_body"] or now
-                record["chunks"].append(now)
+                if self.keep_bodies:
+                    record["bodies"].append((now, message["body"].decode(errors="replace")))
             await send(message)
 
         await self.app(scope, receive, timed_send)
