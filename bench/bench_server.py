@@ -5,7 +5,8 @@
   the call), the way an in-region DynamoDB round trip would take it.
 - :class:`Recorder` wraps the ASGI app: for each ``POST /chatkit`` it notes when the request arrived,
   when the first body byte (the first SSE event) and the last were sent, the storage calls made
-  meanwhile, and (``keep_bodies``) each body chunk with the time it was sent; ``GET /bench/last``
+  meanwhile, what each observer reports, and (``keep_bodies``) each body chunk with the time it was sent;
+  ``GET /bench/last``
   returns that record and ``POST /bench/latency?ms=N`` sets the latency.
 - :func:`spawn` starts a bench script's ``--serve`` mode in a subprocess and waits for ``/health``.
 
@@ -21,7 +22,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import IO, Any, Protocol
 from urllib.parse import parse_qs
 
 import httpx
@@ -58,13 +60,31 @@ class StorageCalls:
             self.calls = []
 
 
+class Observer(Protocol):
+    """Something that measures one request: reset when it starts, reported into its record at the end."""
+
+    def reset(self) -> None: ...
+
+    def report(self) -> dict[str, Any]: ...
+
+
 class Recorder:
     """ASGI wrapper timing ``POST /chatkit`` server-side (one request at a time) and serving ``/bench/*``."""
 
-    def __init__(self, app: ASGIApp, calls: StorageCalls | None = None, *, keep_bodies: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        calls: StorageCalls | None = None,
+        *,
+        keep_bodies: bool = False,
+        observers: Sequence[Observer] = (),
+    ) -> None:
         self.app = app
         self.calls = calls or StorageCalls()
         self.keep_bodies = keep_bodies
+        self.observers = list(observers)
+        self.routes: dict[str, Callable[[dict[str, str]], Awaitable[Any]]] = {}
+        """Extra ``/bench/...`` routes: path -> handler of the query parameters, answering JSON."""
         self.last: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,6 +96,8 @@ class Recorder:
             await self.app(scope, receive, send)
             return
         self.calls.reset()
+        for observer in self.observers:
+            observer.reset()
         record: dict[str, Any] = {"start": time.perf_counter(), "first_body": None, "bodies": []}
 
         async def timed_send(message: Message) -> None:
@@ -89,10 +111,16 @@ class Recorder:
         await self.app(scope, receive, timed_send)
         record["end"] = time.perf_counter()
         record["calls"] = list(self.calls.calls)
+        for observer in self.observers:
+            record.update(observer.report())
         self.last = record
 
     async def _bench_route(self, scope: Scope, send: Send) -> None:
-        if scope["path"] == "/bench/latency":
+        handler = self.routes.get(scope["path"])
+        if handler is not None:
+            query = parse_qs(scope.get("query_string", b"").decode())
+            body = json.dumps(await handler({k: v[0] for k, v in query.items()})).encode()
+        elif scope["path"] == "/bench/latency":
             query = parse_qs(scope.get("query_string", b"").decode())
             self.calls.latency_s = float(query.get("ms", ["0"])[0]) / 1000
             body = b"{}"
@@ -103,21 +131,28 @@ class Recorder:
         await send({"type": "http.response.body", "body": body})
 
 
-def run(app: ASGIApp, port: int) -> None:
-    """Serve ``app`` on loopback until killed (the server side of :func:`spawn`)."""
+def run(app: ASGIApp, port: int, *, like_lambda: bool = False) -> None:
+    """Serve ``app`` on loopback until killed (the server side of :func:`spawn`).
+
+    ``like_lambda``: log as ``functions/run.sh`` does in the streaming function (``--log-level info``,
+    so uvicorn writes an access line per request).
+    """
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    level = "info" if like_lambda else "warning"
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level=level, access_log=like_lambda, lifespan="off")
 
 
-def spawn(script: str, port: int, *args: str) -> subprocess.Popen[bytes]:
-    """Run ``script --serve <port> <args>`` in a new process; return once its ``/health`` answers."""
+def spawn(script: str, port: int, *args: str, output: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """Run ``script --serve <port> <args>`` in a new process; return once its ``/health`` answers.
+
+    ``output`` receives the server's stdout and stderr, unbuffered (what Lambda would ship to CloudWatch).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    sink: IO[bytes] | int = output if output is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, script, "--serve", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, script, "--serve", str(port), *args], env=env, stdout=sink, stderr=sink
     )
     url = f"http://127.0.0.1:{port}/health"
     for _ in range(600):
