@@ -1,8 +1,8 @@
 """A verified caller whose rate-limit count is still in flight, so the request's own reads run meanwhile.
 
 Counting a request is one DynamoDB ``UpdateItem``: a full storage round trip. Awaited before anything
-else, it puts every request's first read (the ChatKit gate's thread lookup) one round trip later, and
-the first event of a turn two round trips after the count instead of one. :class:`Admission` starts the
+else, it made a turn's first event wait for three round trips in a row (the count, the ChatKit gate's
+ownership read, the user-message write) where two suffice. :class:`Admission` starts the
 count as soon as the caller is known and lets a route run work that only *reads* while it is written;
 the route acts (writes, streams, runs the model) only once admitted.
 
