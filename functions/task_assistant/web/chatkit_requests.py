@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, get_args
+from typing import Any, Final, cast, get_args
 
 from chatkit.store import NotFoundError, Store
 from chatkit.types import (
@@ -170,31 +171,51 @@ def _check_id(value: str, what: str) -> None:
         raise NotFound(f"{what} not found")
 
 
-def _at_most(ids: tuple[str, ...], max_ids: int, what: str) -> None:
-    if len(ids) > max_ids:
-        raise BadRequest(f"at most {max_ids} {what}")
-
-
 async def load_owned(
     refs: References, store: Store[RequestContext], context: RequestContext, *, max_ids: int
 ) -> Owned:
     """Load what ``refs`` names for ``context``'s user; :class:`NotFound` for anything missing or foreign.
 
-    The thread is checked first, then the attachments, then the items, which are looked up in that
-    thread (every request that names items names their thread).
+    The reads run concurrently (one storage round trip, not one per object); the first problem in this
+    order is raised: the thread, too many attachments, each attachment, too many items, each item. Items
+    are looked up in the named thread (every request that names items names their thread).
     """
-    thread = None
-    if refs.thread_id is not None:
-        thread = await _load_thread(store, refs.thread_id, context)
-    _at_most(refs.attachment_ids, max_ids, "attachments per message")
-    for attachment_id in refs.attachment_ids:
-        await _load_attachment(store, attachment_id, context)
-    _at_most(refs.item_ids, max_ids, "item ids per feedback request")
-    items: dict[str, ThreadItem] = {}
-    if thread is not None:
-        for item_id in refs.item_ids:
-            items[item_id] = await _load_item(store, thread.id, item_id, context)
-    return Owned(thread=thread, items=items)
+    thread_read = _load_thread(store, refs.thread_id, context) if refs.thread_id is not None else None
+    checks: list[Awaitable[object]] = [] if thread_read is None else [thread_read]
+    checks += _reads_or_refusal(
+        refs.attachment_ids,
+        max_ids,
+        "attachments per message",
+        lambda attachment_id: _load_attachment(store, attachment_id, context),
+    )
+    item_ids = refs.item_ids if refs.thread_id is not None else ()
+    thread_id = refs.thread_id or ""
+    checks += _reads_or_refusal(
+        item_ids,
+        max_ids,
+        "item ids per feedback request",
+        lambda item_id: _load_item(store, thread_id, item_id, context),
+    )
+    results = await asyncio.gather(*checks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    thread = cast("ThreadMetadata", results[0]) if thread_read is not None else None
+    items = cast("list[ThreadItem]", results[-len(item_ids) :] if item_ids else [])
+    return Owned(thread=thread, items=dict(zip(item_ids, items, strict=True)))
+
+
+def _reads_or_refusal(
+    ids: tuple[str, ...], max_ids: int, what: str, read: Callable[[str], Awaitable[object]]
+) -> list[Awaitable[object]]:
+    """One read per id, or (more than ``max_ids`` ids) a single 400 and no reads at all."""
+    if len(ids) > max_ids:
+        return [_raise(BadRequest(f"at most {max_ids} {what}"))]
+    return [read(one) for one in ids]
+
+
+async def _raise(error: Exception) -> None:
+    raise error
 
 
 async def _load_thread(

@@ -10,8 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from task_assistant.context import RequestContext
 from task_assistant.log import logger
 from task_assistant.settings import Settings
+from task_assistant.web.admission import Admission
 from task_assistant.web.auth import Door, authenticate, subject_of
-from task_assistant.web.errors import RateLimited, request_id_of
+from task_assistant.web.errors import request_id_of
 from task_assistant.web.services import Services
 
 # Declares the bearer scheme in the OpenAPI document; the header itself is read and checked by
@@ -29,11 +30,11 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_caller(
+async def get_admission(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)] = None,
-) -> RequestContext:
-    """The verified caller, after the per-user rate limit; 401 or 429 otherwise."""
+) -> Admission:
+    """The verified caller (401 otherwise), its per-user rate-limit count started but not awaited."""
     services = get_services(request)
     door: Door = request.app.state.door
     claims = await authenticate(
@@ -46,19 +47,16 @@ async def get_caller(
         user_id=subject_of(claims), request_id=request_id_of(request.scope), claims=claims
     )
     logger.thread_safe_append_keys(user_id=context.user_id)
-    limits = await services.rate_limits()
-    if limits.enabled:
-        try:
-            decision = await limits.hit(context.user_id)
-        except Exception:
-            # Fail open: a counter that cannot be written must not take the whole API down with it.
-            logger.exception("rate limit check failed; request allowed")
-            return context
-        if not decision.allowed:
-            raise RateLimited(decision.retry_after_seconds, decision.limit)
-    return context
+    return Admission.start(context, services.rate_limits)
+
+
+async def get_caller(admission: Annotated[Admission, Depends(get_admission)]) -> RequestContext:
+    """The verified caller, after the per-user rate limit; 401 or 429 otherwise."""
+    return await admission.admitted()
 
 
 Caller = Annotated[RequestContext, Depends(get_caller)]
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
+"""For routes that read while the rate limit is counted (see :mod:`task_assistant.web.admission`)."""
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,12 +1,17 @@
 """Streaming is real: uvicorn on loopback, read with httpx as bytes arrive, with a model that pauses
-between text deltas. Also: a client that disconnects mid-answer leaves the partial answer saved."""
+between text deltas, and one that produces each delta only after the client has read the one before (so
+nothing can batch). Also: a client that disconnects mid-answer leaves the partial answer saved."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import re
 import statistics
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +26,7 @@ from web_helpers import (
     user_message,
 )
 
+from task_assistant.agent.offline import OfflineModel
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
@@ -62,6 +68,54 @@ def test_events_are_written_as_they_are_produced(paced_url: str, issuer: LocalIs
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert statistics.median(gaps) >= DELAY * 0.5
     assert arrivals[0] < end - (len(deltas) - 1) * DELAY * 0.8
+
+
+class LockstepModel(OfflineModel):
+    """Answers in ``tokens`` deltas and yields each one only once the client has read the one before.
+
+    The wait is bounded: a delta the client never saw in time is noted in ``unseen`` and the model goes
+    on, so a stack that holds events back fails the test rather than hanging it.
+    """
+
+    def __init__(self, tokens: int, wait_seconds: float = 5.0) -> None:
+        self.tokens = tokens
+        self.wait_seconds = wait_seconds
+        self.read = [threading.Event() for _ in range(tokens)]
+        self.unseen: list[int] = []
+
+    async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        started = False
+        async for event in super().stream_response(*args, **kwargs):
+            if getattr(event, "type", "") != "response.output_text.delta":
+                yield event
+            elif not started:
+                started = True
+                for n in range(self.tokens):
+                    if n and not await asyncio.to_thread(self.read[n - 1].wait, self.wait_seconds):
+                        self.unseen.append(n - 1)
+                    yield event.model_copy(update={"delta": f"<{n}> "})
+
+
+def test_each_delta_reaches_the_client_before_the_next_is_produced(
+    web_settings: Settings, issuer: LocalIssuer, user: str
+) -> None:
+    model = LockstepModel(tokens=8)
+    services = Services(web_settings, chatkit_factory=chatkit_factory(model))
+    body = {"type": "threads.create", "params": {"input": user_message("hello")}}
+    per_read: list[list[int]] = []
+    with serve(create_app(web_settings, door="function_url", services=services)) as url:
+        headers = {"Authorization": f"Bearer {issuer.mint(user)}"}
+        with httpx.stream("POST", f"{url}/chatkit", json=body, headers=headers, timeout=60) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_raw():
+                seen = [int(n) for n in re.findall(rb"<(\d+)> ", chunk)]
+                per_read.append(seen)
+                for n in seen:
+                    model.read[n].set()
+    assert model.unseen == [], f"deltas {model.unseen} were not at the client when the next was produced"
+    delivered = [n for seen in per_read for n in seen]
+    assert delivered == list(range(model.tokens))
+    assert all(len(seen) <= 1 for seen in per_read), per_read  # one delta per network read: no batching
 
 
 def test_disconnect_mid_answer_keeps_the_partial_answer(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,6 +20,7 @@ from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
 from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.log import SERVICE_NAME
 from task_assistant.settings import Settings
 from task_assistant.storage.clients import dynamodb_client
 from task_assistant.web.app import create_app
@@ -25,7 +28,7 @@ from task_assistant.web.rate_limits import RateLimitStore
 from task_assistant.web.services import Services
 
 #: Issue 3's budget for a turn without tool calls: rate-limit counter, thread, history, user message,
-#: assistant message, thread metadata.
+#: assistant message, thread metadata. (Issue 13 keeps it; a follow-up turn now makes 5.)
 MAX_REQUESTS_PER_TURN = 6
 
 
@@ -81,6 +84,27 @@ def test_no_tool_turn_over_http_stays_within_budget(
     assert counted.calls["GetItem"] == 1, counted.calls  # the gate's; the server reuses its thread
     assert counted.calls["Query"] == 1, counted.calls  # the history; ChatKit's newest-two read reuses it
     assert counted.total <= MAX_REQUESTS_PER_TURN, counted.calls
+
+
+def test_turns_log_nothing_at_info(counted_chat_url: str, issuer: LocalIssuer, user: str) -> None:
+    """The log budget (docs/benchmarks.md): a turn that goes well writes no application log line at INFO,
+    so what CloudWatch ingests per turn is the server's one access line."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    app_logger = logging.getLogger(SERVICE_NAME)
+    level = app_logger.level
+    app_logger.setLevel(logging.INFO)
+    app_logger.addHandler(handler)
+    caller = ChatKitCaller(counted_chat_url, issuer.mint(user))
+    try:
+        thread_id, _ = caller.new_thread("hello")
+        for text in ("hello again", "add buy milk", "list my tasks"):
+            caller.stream("threads.add_user_message", {"thread_id": thread_id, "input": user_message(text)})
+    finally:
+        caller.close()
+        app_logger.removeHandler(handler)
+        app_logger.setLevel(level)
+    assert stream.getvalue() == ""
 
 
 def _ctx(user: str) -> RequestContext:
