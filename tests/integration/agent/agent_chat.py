@@ -60,7 +60,24 @@ class Events:
 
     @property
     def progress(self) -> list[str]:
-        return [e["text"] for e in self.of("progress_update")]
+        """What the user saw while each tool ran: its workflow task as it started (with a spinner)."""
+        started: list[dict[str, Any]] = []
+        for event in self.events:
+            if event["type"] == "thread.item.added" and event["item"]["type"] == "workflow":
+                started += event["item"]["workflow"]["tasks"]
+            elif event["type"] == "thread.item.updated" and event["update"]["type"] == "workflow.task.added":
+                started.append(event["update"]["task"])
+        return [task["title"] for task in started if task["status_indicator"] == "loading"]
+
+    @property
+    def workflows(self) -> list[dict[str, Any]]:
+        """The workflow items completed in this stream (what the tools did, as stored)."""
+        return [item for item in self.done_items if item["type"] == "workflow"]
+
+    @property
+    def activity(self) -> list[str]:
+        """The titles of the finished tasks of this stream's workflows ("Added “buy milk”")."""
+        return [task["title"] for item in self.workflows for task in item["workflow"]["tasks"]]
 
     @property
     def widgets(self) -> list[dict[str, Any]]:

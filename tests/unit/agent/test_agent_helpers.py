@@ -18,7 +18,8 @@ from pydantic import SecretStr
 from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.models import ModelConfigurationError, ModelFactory, _key_from_secret, choose_model
 from task_assistant.agent.offline import OfflineModel
-from task_assistant.chat.server import progress_text, title_from_message
+from task_assistant.chat.activity import progress_text
+from task_assistant.chat.server import title_from_message
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget
 from task_assistant.settings import Settings

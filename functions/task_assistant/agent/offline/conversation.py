@@ -17,6 +17,7 @@ from typing import Any, cast
 from agents.items import TResponseInputItem
 
 from task_assistant.agent.listing import (
+    ACTIVITY_HEADER,
     ATTACHMENT_NOTE_PREFIX,
     TASK_LIST_HEADER,
     ListedTask,
@@ -38,8 +39,9 @@ than a task list, hidden context, quoted text, @-mention context, a task or work
 input). chatkit writes these inline and exports no constant, so they are spelled here, once, and
 ``tests/unit/agent/offline/test_offline_conversation.py`` runs chatkit's converter to check them."""
 
-NOT_TYPED_BY_USER = (TASK_LIST_HEADER, *CHATKIT_CONTEXT_OPENINGS)
-"""Openings of the role-"user" messages the user did not type: our task lists and chatkit's context."""
+NOT_TYPED_BY_USER = (TASK_LIST_HEADER, ACTIVITY_HEADER, *CHATKIT_CONTEXT_OPENINGS)
+"""Openings of the role-"user" messages the user did not type: our task lists and tool activity lines,
+and chatkit's context."""
 
 _ATTACHMENT_NOTE = re.compile("^" + re.escape(ATTACHMENT_NOTE_PREFIX) + r"(.+) \(([^()]*)\)", re.MULTILINE)
 
