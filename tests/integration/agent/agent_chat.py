@@ -101,6 +101,17 @@ def message(text: str, attachments: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def tagged(*parts: str | tuple[str, str]) -> dict[str, Any]:
+    """A message with @-mentions as the widget sends it: text, and (entity id, entity title) tags."""
+    content = [
+        {"type": "input_text", "text": part}
+        if isinstance(part, str)
+        else {"type": "input_tag", "id": part[0], "text": part[1], "data": {}, "interactive": True}
+        for part in parts
+    ]
+    return {"content": content, "quoted_text": "", "attachments": [], "inference_options": {}}
+
+
 def parse_sse(chunks: list[bytes]) -> Events:
     raw = b"".join(chunks).decode()
     out = Events()
@@ -129,6 +140,14 @@ class ChatClient:
 
     async def create(self, text: str, attachments: list[str] | None = None) -> Events:
         return await self.send({"type": "threads.create", "params": {"input": message(text, attachments)}})
+
+    async def post(self, thread_id: str | None, user_input: dict[str, Any]) -> Events:
+        """Send a prepared input (see :func:`tagged`): to a new thread when ``thread_id`` is None."""
+        if thread_id is None:
+            return await self.send({"type": "threads.create", "params": {"input": user_input}})
+        return await self.send(
+            {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input}}
+        )
 
     async def say(self, thread_id: str, text: str, attachments: list[str] | None = None) -> Events:
         return await self.send(
