@@ -34,7 +34,7 @@ async def test_a_tagged_task_reaches_the_model_by_id_at_every_turn(
 ) -> None:
     alice = ChatClient(openai_server, alice_ctx)
     older = await openai_server.tasks.add(alice_ctx, "buy milk")
-    milk = await openai_server.tasks.add(alice_ctx, "buy milk")  # the same title: only the id tells them apart
+    milk = await openai_server.tasks.add(alice_ctx, "buy milk")  # same title: only the id tells them apart
 
     def complete_the_tagged_one(body: dict[str, Any]) -> list[Call | Text]:
         [tag] = _tags_sent(body)
