@@ -7,10 +7,11 @@ wrong). The workflow is a thread item like any other: ChatKit stores it once it 
 or a widget follows it), so a reloaded thread shows the actions behind each answer. Its summary line says
 what changed ("Added 3 tasks"), and it is collapsed once the turn moves on.
 
-When ``list_tasks`` returns, the list is shown as a task-list widget (:mod:`.widgets`); a workflow that
-held only that lookup is dropped, since the list itself is the record. A later call of the same turn that
-changes a listed task redraws the list (a replaced item), so a list shown before "complete everything"
-does not go on showing those tasks as pending.
+A lookup (``list_tasks``) is different: it changes nothing, so while it runs a passing progress line says
+so ("Looking up your tasks…"), and what it found is shown as a task-list widget (:mod:`.widgets`), which
+is its record (a lookup that fails goes into the workflow). A later call of the same turn that changes a
+listed task redraws the list (a replaced item), so a list shown before "complete everything" does not go
+on showing those tasks as pending.
 
 If the run fails after some tools ran, :func:`interrupted_workflow` gives the done event that stores the
 workflow anyway; if the client disconnects, :func:`save_interrupted_workflows` stores it (ChatKit saves
@@ -36,9 +37,9 @@ from chatkit.store import Store
 from chatkit.types import (
     CustomSummary,
     CustomTask,
+    ProgressUpdateEvent,
     ThreadItem,
     ThreadItemDoneEvent,
-    ThreadItemRemovedEvent,
     ThreadItemReplacedEvent,
     WidgetItem,
     WorkflowItem,
@@ -204,7 +205,8 @@ def activity_line(item: WorkflowItem) -> str | None:
 
 @dataclass
 class _Running:
-    workflow: WorkflowItem
+    workflow: WorkflowItem | None
+    """None for a lookup (``list_tasks``), which shows a progress line instead."""
     index: int
     tool: str
     args: dict[str, Any]
@@ -243,13 +245,18 @@ class ToolActivity(RunHooks[AgentContext[RequestContext]]):
         if text is None:
             return
         ctx = context.context
-        task = CustomTask(title=text, icon=_ICONS[tool.name], status_indicator="loading")
-        await ctx.add_workflow_task(task)
+        key = _call_id(context, tool)
+        if tool.name == "list_tasks":
+            # A lookup changes nothing and the list it shows is its record: a passing line is enough.
+            await ctx.stream(ProgressUpdateEvent(text=text, icon=_ICONS[tool.name]))
+            self._running[key] = _Running(None, -1, tool.name, args)
+            return
+        await ctx.add_workflow_task(
+            CustomTask(title=text, icon=_ICONS[tool.name], status_indicator="loading")
+        )
         workflow = ctx.workflow_item
         assert workflow is not None  # add_workflow_task opens one when none is open
-        self._running[_call_id(context, tool)] = _Running(
-            workflow, len(workflow.workflow.tasks) - 1, tool.name, args
-        )
+        self._running[key] = _Running(workflow, len(workflow.workflow.tasks) - 1, tool.name, args)
 
     async def on_tool_end(
         self, context: RunContextWrapper[AgentContext[RequestContext]], agent: Any, tool: Tool, result: object
@@ -266,31 +273,30 @@ class ToolActivity(RunHooks[AgentContext[RequestContext]]):
             content=error,
             status_indicator="none" if error else "complete",
         )
+        rows = listed_tasks_of(output) if running.tool == "list_tasks" else None
+        if rows is not None:
+            await self._show_list(ctx, rows)
+            return
         workflow = running.workflow
-        if ctx.workflow_item is workflow:
+        if workflow is None:  # a lookup that failed: that goes on record
+            await ctx.add_workflow_task(task)
+            workflow = ctx.workflow_item
+        elif ctx.workflow_item is workflow:
             await ctx.update_workflow_task(task, running.index)
         else:  # already closed (rare: something else was shown meanwhile): store the update anyway
             workflow.workflow.tasks[running.index] = task
             await ctx.stream(ThreadItemReplacedEvent(item=workflow))
-        workflow.workflow.summary = CustomSummary(title=summary_title(workflow.workflow.tasks))
-
-        rows = listed_tasks_of(output) if running.tool == "list_tasks" else None
-        if rows is not None:
-            await self._show_list(ctx, workflow, rows)
-        elif error is None:
+        if workflow is not None:
+            workflow.workflow.summary = CustomSummary(title=summary_title(workflow.workflow.tasks))
+        if error is None:
             await self._redraw_lists(ctx, running.tool, _task_in(output) or {})
 
-    async def _show_list(
-        self, ctx: AgentContext[RequestContext], workflow: WorkflowItem, rows: list[ListedTask]
-    ) -> None:
+    async def _show_list(self, ctx: AgentContext[RequestContext], rows: list[ListedTask]) -> None:
         self.titles.update({row.id.upper(): row.title for row in rows})
-        if ctx.workflow_item is workflow:
-            if len(workflow.workflow.tasks) == 1:
-                # Only the lookup: the list below says all it did.
-                ctx.workflow_item = None
-                await ctx.stream(ThreadItemRemovedEvent(item_id=workflow.id))
-            else:
-                await ctx.end_workflow(summary=workflow.workflow.summary)
+        if ctx.workflow_item is not None:
+            # Close what came before the list here, not later in ChatKit's stream: a call that starts
+            # meanwhile must open a new workflow below the list.
+            await ctx.end_workflow(summary=ctx.workflow_item.workflow.summary)
         item = WidgetItem(
             id=ctx.generate_id("message"),
             thread_id=ctx.thread.id,

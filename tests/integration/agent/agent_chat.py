@@ -60,10 +60,13 @@ class Events:
 
     @property
     def progress(self) -> list[str]:
-        """What the user saw while each tool ran: its workflow task as it started (with a spinner)."""
+        """What the user saw while each tool ran: its workflow task as it started (with a spinner), or
+        for a lookup a progress line."""
         started: list[dict[str, Any]] = []
         for event in self.events:
-            if event["type"] == "thread.item.added" and event["item"]["type"] == "workflow":
+            if event["type"] == "progress_update":
+                started.append({"title": event["text"], "status_indicator": "loading"})
+            elif event["type"] == "thread.item.added" and event["item"]["type"] == "workflow":
                 started += event["item"]["workflow"]["tasks"]
             elif event["type"] == "thread.item.updated" and event["update"]["type"] == "workflow.task.added":
                 started.append(event["update"]["task"])

@@ -21,6 +21,7 @@ from chatkit.types import (
 from pydantic import SecretStr
 
 from task_assistant.agent.listing import ListedTask
+from task_assistant.agent.offline import with_offline_note
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import rows_of
@@ -62,7 +63,8 @@ async def test_whole_conversation_offline(  # noqa: PLR0915
     assert ev.types[:2] == ["thread.created", "thread.item.done"]
     assert "Adding \u201cbuy milk\u201d\u2026" in ev.progress
     assert len(ev.deltas) >= 2, "the reply streams in several deltas"
-    assert ev.reply == "Added \u201cbuy milk\u201d to your list."
+    # The first answer of the thread says, once, that this is the offline assistant.
+    assert ev.reply == with_offline_note("Added \u201cbuy milk\u201d to your list.")
     assert await alice.titles() == {"buy milk": False}
     items = await alice.items(thread_id)
     assert _kinds(items) == ["user_message", "workflow", "assistant_message"]
@@ -75,7 +77,7 @@ async def test_whole_conversation_offline(  # noqa: PLR0915
 
     # 2. A second task, another phrasing.
     ev = await alice.say(thread_id, "remind me to call mom")
-    assert not ev.errors and ev.reply == "Added \u201ccall mom\u201d to your list."
+    assert not ev.errors and ev.reply == "Added \u201ccall mom\u201d to your list.", "no offline note again"
     assert await alice.titles() == {"buy milk": False, "call mom": False}
     assert _kinds(await alice.items(thread_id)) == ["user_message", "workflow", "assistant_message"] * 2
     assert (await offline_server.store.load_thread(thread_id, alice_ctx)).title == "Add buy milk"
@@ -87,7 +89,7 @@ async def test_whole_conversation_offline(  # noqa: PLR0915
     assert len(ev.widgets) == 1
     items = await alice.items(thread_id)
     assert _kinds(items)[-3:] == ["user_message", "widget", "assistant_message"]
-    widget_item = items[-2]  # the lookup alone leaves no workflow: the list is its record
+    widget_item = items[-2]  # a lookup leaves no workflow: the list is its record
     assert isinstance(widget_item, WidgetItem)
     rows = rows_of(widget_item.widget)
     tasks = {t.title: t for t in await alice.tasks()}

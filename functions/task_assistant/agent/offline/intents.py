@@ -1,7 +1,14 @@
 """Understanding one message: everyday phrasings -> an :class:`Intent` (see the package docstring).
 
 The phrasings are regular expressions tried in order (the first match wins); references to existing
-tasks stay as the user wrote them ("buy milk", "the second one", an id) and are resolved by the planner.
+tasks stay as the user wrote them ("buy milk", "the second one", "#x7k2", an id, "@…" for a tag) and are
+resolved by the planner. A few shapes are understood beyond one task per message:
+
+- several new tasks: "add three tasks: a, b and c", "add these: a; b; c", or one per line after "add:";
+- several existing tasks: "complete the first and third ones", "delete #x7k2 and #p9qa";
+- every task: "I finished everything", "delete all completed tasks", "clear my list" (:attr:`Intent.every`);
+- "the milk one", "the one called milk" (a title), "the done one" (a state, to pick among candidates);
+- "yes" / "no", which only mean something as the answer to a question the assistant asked.
 """
 
 from __future__ import annotations
@@ -10,35 +17,90 @@ import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from task_assistant.tasks.models import TaskFilter
+from task_assistant.tasks.models import TaskFilter, looks_like_task_id, short_id_of
 
-IntentKind = Literal["help", "add", "list", "complete", "reopen", "rename", "notes", "delete"]
+IntentKind = Literal["help", "add", "list", "complete", "reopen", "rename", "notes", "delete", "yes", "no"]
+
+ADD_MAX_TASKS = 20
+"""Most new tasks one message adds (the rest are left out, and the reply says so)."""
 
 
 @dataclass(frozen=True)
 class Intent:
-    """What the user asked for. ``ref`` names an existing task (title, id or ordinal phrase)."""
+    """What the user asked for. ``ref`` names an existing task (title, id, short id or ordinal phrase)."""
 
     kind: IntentKind
     title: str | None = None
     ref: str | None = None
     notes: str | None = None
     status: TaskFilter = "all"
+    titles: tuple[str, ...] = ()
+    """add: the tasks of a message that names several ("add three tasks: a, b and c")."""
+    expected: int | None = None
+    """add: how many tasks the user said they were adding ("three"), when they said so."""
+    refs: tuple[str, ...] = ()
+    """Several existing tasks at once ("the first and third ones")."""
+    every: TaskFilter | None = None
+    """Every task in this state ("everything", "all completed tasks"); ``all`` means every task."""
+    confirmed: bool = False
+    """delete every task: the user said yes when asked (set by the planner, never by a phrasing)."""
+
+    @property
+    def new_titles(self) -> tuple[str, ...]:
+        return self.titles or ((self.title,) if self.title else ())
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.refs or ((self.ref,) if self.ref else ())
 
 
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2, "a pair of": 2,
+}  # fmt: skip
 _ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
-    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10, "last": -1, "final": -1,
+    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10, "eleventh": 11, "twelfth": 12,
+    "last": -1, "final": -1, "second to last": -2, "second-to-last": -2, "next to last": -2,
+    "penultimate": -2, "one before last": -2,
 }  # fmt: skip
 _ORDINAL_REF = re.compile(
-    r"^(?:the\s+)?(?:(?P<word>" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))"
-    r"(?:\s+(?:one|task|item|thing))?(?:\s+on\s+(?:the|my)\s+list)?"
-    r"|(?:number|no\.?|#|task|item)\s*(?P<num>\d+)|(?P<bare>\d{1,3}))$",
+    r"^(?:the\s+)?(?:(?P<word>" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r"|\d+(?:st|nd|rd|th))"
+    r"(?:\s+(?:ones?|tasks?|items?|things?))?(?:\s+(?:on|in)\s+(?:the|my)\s+list)?"
+    r"|(?:number|no\.?|#|task|item)\s*(?P<num>\d+|"
+    + "|".join(w for w in _NUMBER_WORDS if " " not in w)
+    + r")"
+    r"|(?P<bare>\d{1,3}))$",
+    re.IGNORECASE,
+)
+_STATUS_WORDS = {
+    "pending": "pending", "open": "pending", "remaining": "pending", "outstanding": "pending",
+    "unfinished": "pending", "undone": "pending", "not done": "pending",
+    "completed": "completed", "complete": "completed", "done": "completed", "finished": "completed",
+    "checked": "completed", "ticked": "completed",
+}  # fmt: skip
+_STATUS = "(?:" + "|".join(sorted(_STATUS_WORDS, key=len, reverse=True)) + ")"
+_STATUS_REF = re.compile(rf"^(?:the\s+)?(?P<status>{_STATUS})\s+(?:one|task|item)$", re.IGNORECASE)
+_GROUP = r"(?:things?|tasks?|ones?|items?|to-?dos?|them)"
+_EVERY_REF = re.compile(
+    rf"^(?:(?:all|every|each)(?:\s+of)?(?:\s+(?:the|my|these|those))?(?:\s+(?P<s1>{_STATUS}))?(?:\s+{_GROUP})?"
+    rf"|everything(?:\s+(?:on|in)\s+(?:my|the)\s+list)?(?:\s+(?:that(?:'s|\s+is)\s+|I'?ve\s+)?(?P<s2>{_STATUS}))?"
+    r"|(?:whole|entire)\s+list|list|to-?do\s+list|task\s+list|lot|them|those|these"
+    rf"|(?P<s3>{_STATUS})(?:\s+(?:things|tasks|ones|items|to-?dos))?)$",
     re.IGNORECASE,
 )
 _LIST_WORDS = r"(?:list|tasks?|to-?dos?|to-?do list|task list|things to do)"
 _TRAILING_LIST = re.compile(r"\s+(?:from|off|on|to|in)\s+(?:my|the)\s+" + _LIST_WORDS + r"$", re.IGNORECASE)
+_YES = re.compile(
+    r"^(?:y|yes|yeah|yep|yup|sure|ok(?:ay)?|confirm(?:ed)?|go\s+ahead|do\s+it|please\s+do|i'?m\s+sure)"
+    r"(?:[,!\s]+(?:please|go\s+ahead|do\s+it|i'?m\s+sure|delete\s+(?:them|all(?:\s+of\s+them)?|everything)))*$",
+    re.IGNORECASE,
+)
+_NO = re.compile(
+    r"^(?:n|no|nope|nah|cancel|never\s*mind|don'?t|stop|keep\s+them|no[,\s]+(?:thanks|keep\s+them|don'?t))$",
+    re.IGNORECASE,
+)
 
 
 def _clean_text(text: str) -> str:
@@ -52,25 +114,68 @@ def _clean_title(text: str) -> str:
     return text
 
 
-def _clean_ref(text: str) -> str:
+def clean_ref(text: str) -> str:
+    """A reference as the planner wants it: "the milk one" -> "milk", "the task call mom" -> "call mom"."""
     text = _clean_title(text)
     text = re.sub(r"^(?:the|my)\s+(?:task\s+)?", "", text, flags=re.IGNORECASE)
     text = re.sub(r"^task\s+(?=\S)", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"\s+task$", "", text, flags=re.IGNORECASE) if not _ORDINAL_REF.match(text) else text
+    text = re.sub(
+        r"^one\s+(?:about|called|named|titled|with|for|that\s+says)\s+", "", text, flags=re.IGNORECASE
+    )
+    if not (_ORDINAL_REF.match(text) or _STATUS_REF.match(text) or _EVERY_REF.match(text)):
+        text = re.sub(r"\s+(?:one|task|item|to-?do)$", "", text, flags=re.IGNORECASE)
     return _clean_title(text)
 
 
 def ordinal_of(ref: str) -> int | None:
-    """1-based position for "the second one", "#2", "number 2"...; -1 for "the last one"; else None."""
+    """1-based position for "the second one", "#2", "number two"...; -1 for "the last one"; else None."""
     match = _ORDINAL_REF.match(ref.strip())
     if not match:
         return None
     if match["num"] or match["bare"]:
-        return int(match["num"] or match["bare"])
-    word = match["word"].lower()
+        number = (match["num"] or match["bare"]).lower()
+        return int(number) if number.isdigit() else _NUMBER_WORDS[number]
+    word = " ".join(match["word"].lower().split())
     if word in _ORDINALS:
         return _ORDINALS[word]
     return int(re.sub(r"\D", "", word))
+
+
+def status_of(ref: str) -> Literal["pending", "completed"] | None:
+    """The state "the done one" / "the pending one" picks, or None."""
+    match = _STATUS_REF.match(ref.strip())
+    return cast(Literal["pending", "completed"], _STATUS_WORDS[match["status"].lower()]) if match else None
+
+
+def every_of(ref: str) -> TaskFilter | Literal["default"] | None:
+    """For "everything" / "all completed tasks": the state named, ``"default"`` if none; else None."""
+    match = _EVERY_REF.match(ref.strip())
+    if not match:
+        return None
+    word = match["s1"] or match["s2"] or match["s3"]
+    return cast(TaskFilter, _STATUS_WORDS[word.lower()]) if word else "default"
+
+
+def is_reference(ref: str) -> bool:
+    """A reference that cannot be part of a title: a position, a short id, a task id or a tag."""
+    ref = ref.strip()
+    return bool(
+        ordinal_of(ref) is not None
+        or short_id_of(ref)
+        or looks_like_task_id(ref)
+        or status_of(ref)
+        or (ref.startswith("@") and len(ref) > 1)
+    )
+
+
+def _split_refs(ref: str) -> tuple[str, ...]:
+    """Several references in one ("the first and third ones") when every part is one; else ``()``."""
+    parts = [clean_ref(p) for p in re.split(r"\s*(?:,|&|\band\b|\bplus\b)\s*", ref) if p.strip()]
+    if len(parts) < 2:
+        return ()
+    # "the first and third ones": the plural belongs to every part.
+    parts = [re.sub(r"\s+ones$", "", p, flags=re.IGNORECASE) for p in parts]
+    return tuple(parts) if all(is_reference(p) for p in parts) else ()
 
 
 def _split_notes(text: str) -> tuple[str, str | None]:
@@ -84,6 +189,89 @@ def _split_notes(text: str) -> tuple[str, str | None]:
         return match["title"], match["notes"]
     return text, None
 
+
+# -- several new tasks -------------------------------------------------------------------------------
+
+_COUNT = (
+    r"(?P<count>\d{1,2}|" + "|".join(_NUMBER_WORDS) + r"|a\s+few|some|several|multiple|these|the\s+following)"
+)
+_MANY = [
+    re.compile(
+        r"^(?:please\s+)?(?:add|create|new|put)\s+(?:" + _COUNT + r"\s+)?(?:new\s+)?"
+        r"(?:tasks|to-?dos|items|reminders|things)(?:\s+(?:to|on)\s+(?:my|the)\s+list)?\s*[:\-\u2013]\s*(?P<items>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:please\s+)?(?:add|create|new|put)\s+"
+        + _COUNT
+        + r"(?:\s+new)?\s+(?:tasks|to-?dos|items|things)\s+"
+        r"(?P<items>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:please\s+)?(?:add|create|put)\s+(?:these|the\s+following)(?:\s+(?:to|on)\s+(?:my|the)\s+list)?"
+        r"\s*:\s*(?P<items>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^(?:new\s+)?(?:tasks|to-?dos)\s*:\s*(?P<items>.+)$", re.IGNORECASE),
+]
+
+
+def _count_of(word: str | None) -> int | None:
+    if not word:
+        return None
+    word = " ".join(word.lower().split())
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word)
+
+
+def _split_items(items: str, expected: int | None) -> list[str]:
+    """The titles of a list the user wrote: "a; b; c", "a, b and c", "a and b"."""
+    if ";" in items:
+        parts = items.split(";")
+    elif "," in items:
+        parts = items.split(",")
+        last = re.sub(r"^\s*and\s+", "", parts[-1])  # "a, b, and c"
+        split_last = re.split(r"\s+and\s+", last)
+        # "a, b and c" is three; with a count, only split where it makes the count come out right.
+        if len(split_last) > 1 and (expected is None or len(parts) - 1 + len(split_last) == expected):
+            parts = [*parts[:-1], *split_last]
+        else:
+            parts[-1] = last
+    else:
+        parts = re.split(r"\s+(?:and|&|plus)\s+", items)
+    titles = [_clean_title(re.sub(r"^\s*(?:[-*\u2022]|\d+[.)])\s*", "", p)) for p in parts]
+    return [t for t in titles if t]
+
+
+def _several_new(cleaned: str) -> Intent | None:
+    for pattern in _MANY:
+        match = pattern.match(cleaned)
+        if match:
+            groups = match.groupdict()
+            expected = _count_of(groups.get("count"))
+            titles = _split_items(match["items"], expected)
+            if len(titles) >= 2 or (titles and expected == 1):
+                if len(titles) == 1:
+                    return Intent("add", title=titles[0])
+                return Intent("add", titles=tuple(titles), expected=expected)
+    return None
+
+
+def _lines_joined(text: str) -> str:
+    """A message of several lines ("add:" then one task per line) as one line with ``;`` between tasks."""
+    lines = [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+    if len(lines) < 2:
+        return text
+    head, items = lines[0], [re.sub(r"^(?:[-*\u2022]|\d+[.)])\s*", "", line) for line in lines[1:]]
+    bare_add = r"(?:please\s+)?(?:add|create|new)(?:\s+(?:these|the\s+following|tasks|to-?dos))*\s*:?"
+    if re.fullmatch(bare_add, head, re.IGNORECASE):
+        return "add tasks: " + "; ".join(items)
+    if head.endswith(":"):
+        return head + " " + "; ".join(items)
+    return " ".join(lines)
+
+
+# -- one request ------------------------------------------------------------------------------------
 
 _PATTERNS: list[tuple[IntentKind, re.Pattern[str]]] = [
     (cast(IntentKind, kind), re.compile(pattern, re.IGNORECASE))
@@ -108,19 +296,23 @@ _PATTERNS: list[tuple[IntentKind, re.Pattern[str]]] = [
             "reopen",
             r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+|back\s+to\s+)?(?:not\s+(?:yet\s+)?(?:done|complete|completed|finished)|undone|pending|incomplete|open|to\s?do)$",
         ),
-        ("reopen", r"^(?P<ref>.+?)\s+is\s+(?:not|n't)\s+(?:done|finished|complete|completed)(?:\s+yet)?$"),
+        (
+            "reopen",
+            r"^(?P<ref>.+?)\s+(?:is|are)\s+(?:not|n't)\s+(?:done|finished|complete|completed)(?:\s+yet)?$",
+        ),
         (
             "complete",
             r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+)?(?:done|complete|completed|finished|checked)$",
         ),
         ("complete", r"^(?:complete|finish|check\s+off|tick\s+off|cross\s+off)\s+(?P<ref>.+)$"),
         ("complete", r"^(?:i(?:'ve|\s+have)?\s+(?:just\s+)?(?:finished|completed|done|did))\s+(?P<ref>.+)$"),
-        ("complete", r"^(?:done\s+with|finished\s+with)\s+(?P<ref>.+)$"),
-        ("complete", r"^(?P<ref>.+?)\s+is\s+(?:done|finished|complete|completed)$"),
+        ("complete", r"^(?:(?:i'?m|i\s+am)\s+)?(?:done\s+with|finished\s+with)\s+(?P<ref>.+)$"),
+        ("complete", r"^(?P<ref>.+?)\s+(?:is|are)\s+(?:all\s+)?(?:done|finished|complete|completed)$"),
         (
             "delete",
             r"^(?:please\s+)?(?:delete|remove|drop|erase|trash|scrap|get\s+rid\s+of|forget(?:\s+about)?)\s+(?P<ref>.+)$",
         ),
+        ("delete", r"^(?:please\s+)?(?:clear|empty|wipe)(?:\s+out)?\s+(?P<ref>.+)$"),
         (
             "list",
             r"^(?:what(?:'s|\s+is|\s+are)|whats)\s+(?:on\s+)?(?:my|the)\s+(?P<rest>.*?)(?:list|tasks?|to-?dos?|plate|agenda)\b.*$",
@@ -161,33 +353,64 @@ def _status_from(words: str) -> TaskFilter:
     return "all"
 
 
+def _about_tasks(kind: IntentKind, raw_ref: str) -> Intent | None:
+    """complete/reopen/delete... of one task, several, or every task in some state."""
+    ref = clean_ref(raw_ref)
+    if not ref:
+        return None
+    every = every_of(ref)
+    if every is not None and kind in ("complete", "reopen", "delete"):
+        default: dict[str, TaskFilter] = {"complete": "pending", "reopen": "completed", "delete": "all"}
+        return Intent(kind, every=default[kind] if every == "default" else every)
+    refs = _split_refs(raw_ref) if kind in ("complete", "reopen", "delete") else ()
+    if refs:
+        return Intent(kind, refs=refs)
+    return Intent(kind, ref=ref)
+
+
+def _from_match(kind: IntentKind, groups: dict[str, str | None], cleaned: str) -> Intent | None:
+    """The intent a phrasing matched, or None when what it captured makes no sense (try the next)."""
+    if kind == "list":
+        return Intent("list", status=_status_from(groups.get("rest") or ""))
+    if kind == "add":
+        title, notes = _split_notes(groups["title"] or "")
+        title = _clean_title(title)
+        if not title or _GREETING.match(cleaned):
+            return None
+        return Intent("add", title=title, notes=_clean_title(notes) if notes else None)
+    ref = clean_ref(groups["ref"] or "")
+    if not ref:
+        return None
+    if kind == "rename":
+        return Intent("rename", ref=ref, title=_clean_title(groups["title"] or ""))
+    if kind == "notes":
+        return Intent("notes", ref=ref, notes=(groups["notes"] or "").strip())
+    return _about_tasks(kind, groups["ref"] or "")
+
+
 def parse_intent(text: str) -> Intent:
     """Understand one user message (see the module docstring for the phrasings)."""
-    cleaned = _clean_text(text)
-    if not cleaned:
-        return Intent("help")
+    cleaned = _clean_text(_lines_joined(text))
     # Polite prefixes do not change the meaning.
     cleaned = re.sub(r"^(?:ok(?:ay)?|please|could you|can you|would you|hey)[,\s]+", "", cleaned, flags=re.I)
     cleaned = re.sub(r"^(?:please)[,\s]+", "", cleaned, flags=re.I)
-    for kind, pattern in _PATTERNS:
+    if _YES.match(cleaned) or _NO.match(cleaned):
+        return Intent("yes" if _YES.match(cleaned) else "no")
+    several = _several_new(cleaned) if cleaned else None
+    if several is not None:
+        return several
+    for kind, pattern in _PATTERNS if cleaned else []:
         match = pattern.match(cleaned)
-        if not match:
-            continue
-        groups = match.groupdict()
-        if kind == "list":
-            return Intent("list", status=_status_from(groups.get("rest") or ""))
-        if kind == "add":
-            title, notes = _split_notes(groups["title"])
-            title = _clean_title(title)
-            if not title or _GREETING.match(cleaned):
-                continue
-            return Intent("add", title=title, notes=_clean_title(notes) if notes else None)
-        ref = _clean_ref(groups["ref"])
-        if not ref:
-            continue
-        if kind == "rename":
-            return Intent("rename", ref=ref, title=_clean_title(groups["title"]))
-        if kind == "notes":
-            return Intent("notes", ref=ref, notes=groups["notes"].strip())
-        return Intent(kind, ref=ref)
+        intent = _from_match(kind, match.groupdict(), cleaned) if match else None
+        if intent is not None:
+            return intent
     return Intent("help")
+
+
+def reference_answer(text: str) -> str | None:
+    """A message that only names a task ("the first one", "#x7k2", "the done one"), as the answer to
+    "which one do you mean?"; None for anything else."""
+    ref = clean_ref(_clean_text(text))
+    ref = re.sub(r"^(?:i\s+mean|i\s+meant|it'?s|that'?s)\s+", "", ref, flags=re.IGNORECASE)
+    ref = clean_ref(ref)
+    return ref if ref and is_reference(ref) else None
