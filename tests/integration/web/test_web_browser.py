@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web_helpers import assistant_text, chatkit_factory, serve
 
+from task_assistant.agent.offline import with_offline_note
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LocalIssuer
 from task_assistant.local.web_sign_in import install_local_sign_in
 from task_assistant.settings import Settings
@@ -262,7 +263,7 @@ def test_page_served_by_the_app_hands_the_web_component_its_server_token_and_upl
     assert answer["type"].startswith("text/event-stream")
     assert answer["requestId"]  # exposed to page scripts by the CORS policy
     events = [json.loads(line[6:]) for line in answer["body"].splitlines() if line.startswith("data: ")]
-    assert assistant_text(events) == "Added \u201cwater the plants\u201d to your list."
+    assert assistant_text(events) == with_offline_note("Added \u201cwater the plants\u201d to your list.")
     assert sent[f"{stack.app_url}/chatkit"]["authorization"].startswith("Bearer ")
 
     # Anything else the widget fetches (presigned uploads) goes out without the token.
