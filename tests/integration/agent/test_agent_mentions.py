@@ -78,3 +78,20 @@ async def test_a_tag_naming_another_users_task_is_ignored_with_a_note(
     assert _tags_sent(body) == [TaggedTask(mention="plan"), TaggedTask(mention="whatever")]
     assert "secret" not in _sent_text(body), "nothing of bob's task reaches alice's model"
     assert (await openai_server.tasks.get(bob_ctx, secret.id)).title == "bob's secret plan"
+
+
+async def test_the_offline_model_acts_on_the_tagged_task_itself(
+    offline_server: TaskChatKitServer, alice_ctx: RequestContext
+) -> None:
+    alice = ChatClient(offline_server, alice_ctx)
+    older = await offline_server.tasks.add(alice_ctx, "buy milk")
+    milk = await offline_server.tasks.add(alice_ctx, "buy milk")
+    ev = await alice.post(None, tagged("mark ", (older.id, "buy milk"), " as done"))
+    assert not ev.errors
+    assert ev.reply.startswith("Marked \u201cbuy milk\u201d as done"), "no which-one question: the tag says"
+    assert {t.id: t.completed for t in await alice.tasks()} == {older.id: True, milk.id: False}
+    # A tag whose task is gone is read as the words it shows.
+    await offline_server.tasks.delete(alice_ctx, older.id)
+    ev = await alice.post(ev.thread_id, tagged("delete ", (older.id, "buy milk")))
+    assert not ev.errors and ev.reply == "Deleted \u201cbuy milk\u201d."
+    assert await alice.tasks() == []

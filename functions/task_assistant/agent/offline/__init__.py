@@ -6,7 +6,8 @@ task tools, ChatKit's streaming bridge and the stores all run exactly as they do
 the whole assistant usable (and testable) on a laptop with no account.
 
 Modules, in the order one call runs through them: :mod:`.conversation` reads the model input,
-:mod:`.intents` understands the user's message, :mod:`.references` says which tasks it names,
+:mod:`.intents` understands the user's message (with :mod:`.naming`, the phrases that name existing
+tasks), :mod:`.references` says which tasks they mean,
 :mod:`.planner` decides the next step (asking :mod:`.questions` and saying :mod:`.replies`), :mod:`.events`
 builds the Responses API output and stream, and :mod:`.model` is the ``Model`` that ties them together.
 
@@ -45,8 +46,9 @@ understand get a short help text. The first reply of a thread says that this is 
 
 from task_assistant.agent.offline.conversation import Conversation, read_conversation
 from task_assistant.agent.offline.events import OFFLINE_MODEL_NAME, stream_events_for
-from task_assistant.agent.offline.intents import Intent, IntentKind, ordinal_of, parse_intent
+from task_assistant.agent.offline.intents import Intent, IntentKind, parse_intent
 from task_assistant.agent.offline.model import OfflineModel
+from task_assistant.agent.offline.naming import ordinal_of
 from task_assistant.agent.offline.planner import Call, Reply, decide
 from task_assistant.agent.offline.replies import HELP_TEXT, OFFLINE_NOTE, with_offline_note
 

@@ -25,13 +25,8 @@ from agents.tool import FunctionTool, Tool
 
 from task_assistant.agent.listing import TaggedTask, listed_tasks_of
 from task_assistant.agent.offline.conversation import Conversation, ToolExchange
-from task_assistant.agent.offline.intents import (
-    ADD_MAX_TASKS,
-    Intent,
-    IntentKind,
-    parse_intent,
-    reference_answer,
-)
+from task_assistant.agent.offline.intents import ADD_MAX_TASKS, Intent, IntentKind, parse_intent
+from task_assistant.agent.offline.naming import reference_answer
 from task_assistant.agent.offline.questions import (
     asks_to_confirm_delete,
     candidates_asked,

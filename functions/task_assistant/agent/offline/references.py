@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from task_assistant.agent.listing import ListedTask, TaggedTask
 from task_assistant.agent.offline.conversation import Conversation
-from task_assistant.agent.offline.intents import ordinal_of, status_of
+from task_assistant.agent.offline.naming import ordinal_of, status_of
 from task_assistant.agent.offline.questions import plural
 from task_assistant.tasks.models import looks_like_task_id, short_id_of
 

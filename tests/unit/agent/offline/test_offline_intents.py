@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from task_assistant.agent.offline import Intent, ordinal_of, parse_intent
-from task_assistant.agent.offline.intents import reference_answer
+from task_assistant.agent.offline.naming import reference_answer
 
 ID1 = "01JD0000000000000000000001"
 
