@@ -137,10 +137,11 @@ async def test_a_disconnect_while_the_model_thinks_keeps_the_workflow(
     openai_server: TaskChatKitServer, fake_api: FakeOpenAI, alice_ctx: RequestContext
 ) -> None:
     alice = ChatClient(openai_server, alice_ctx)
-    thinking = threading.Event()
+    asked, released = threading.Event(), threading.Event()
 
     def slow_answer(_body: dict[str, Any]) -> list[Call | Text]:
-        thinking.wait(timeout=20)  # holds the fake provider until the client has gone
+        asked.set()
+        released.wait(timeout=20)  # holds the fake provider until the client has gone
         return [Text("too late")]
 
     fake_api.script([Call("add_task", {"title": "buy milk"})], slow_answer)
@@ -156,15 +157,15 @@ async def test_a_disconnect_while_the_model_thinks_keeps_the_workflow(
 
     reader = asyncio.create_task(consume())
     deadline = time.monotonic() + 20
-    while not any(
+    while not asked.is_set() or not any(
         e["update"]["type"] == "workflow.task.updated" for e in parse_sse(received).of("thread.item.updated")
     ):
-        assert time.monotonic() < deadline, "the tool did not finish"
+        assert time.monotonic() < deadline, "the tool did not finish, or the model was not asked again"
         await asyncio.sleep(0.01)
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
-    thinking.set()
+    released.set()
 
     thread_id = parse_sse(received).thread_id
     items = await alice.items(thread_id)
