@@ -13,6 +13,12 @@ Format (one task per line, numbered as the user sees them)::
     Task list shown to the user (numbered as displayed):
     1. [ ] Buy milk (id: 01JD3...)
     2. [x] Call mom (id: 01JD2...)
+
+A task the user @-mentions in a message reaches the model as a reference resolved at turn time
+(:func:`format_tagged_task`, read back by :func:`parse_tagged_tasks`)::
+
+    Tagged task: <task mention="buy milk" id="01JD3..." status="pending" title="Buy milk"/>
+    Tagged task: <task mention="old thing" missing="true"/> (...: ignore this tag.)
 """
 
 from __future__ import annotations
@@ -27,7 +33,18 @@ TASK_LIST_HEADER = "Task list shown to the user (numbered as displayed):"
 ATTACHMENT_NOTE_PREFIX = "Attached file: "
 """The converter announces each attachment with a text part ``Attached file: <name> (<mime type>)``."""
 
+ACTIVITY_HEADER = "What the assistant's tools did (shown to the user):"
+"""Opens the one line a past workflow item becomes in the model's history ("...: Added “buy milk”.")."""
+
 _LINE = re.compile(r"^\s*(\d+)\. \[( |x)\] (.*) \(id: ([0-9A-Za-z]+)\)\s*$")
+
+TAG_PREFIX = "Tagged task: "
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_TAG = re.compile(
+    rf"<task mention=(?P<mention>{_JSON_STRING})"
+    rf'(?: id="(?P<id>[0-9A-Z]+)" status="(?P<status>pending|completed)" title=(?P<title>{_JSON_STRING})'
+    r'| missing="true")/>'
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,45 @@ def parse_task_list(text: str) -> list[ListedTask] | None:
         if match:
             rows.append(ListedTask(id=match[4], title=match[3], completed=match[2] == "x"))
     return rows
+
+
+@dataclass(frozen=True)
+class TaggedTask:
+    """A task the user @-mentioned: ``mention`` is the tag's text (their message shows "@<mention>").
+
+    ``id`` is None when the tag names no task of theirs (deleted since, or never theirs).
+    """
+
+    mention: str
+    id: str | None = None
+    title: str = ""
+    completed: bool = False
+
+
+def format_tagged_task(tag: TaggedTask) -> str:
+    """The text part a tag becomes: a precise reference, or a note to ignore a tag that names nothing."""
+    mention = json.dumps(tag.mention, ensure_ascii=False)
+    if tag.id is None:
+        return (
+            f'{TAG_PREFIX}<task mention={mention} missing="true"/> (The user tagged @{tag.mention}, but no '
+            "task of theirs has that id now: it may have been deleted. Ignore this tag.)"
+        )
+    status = "completed" if tag.completed else "pending"
+    title = json.dumps(" ".join(tag.title.split()), ensure_ascii=False)
+    return f'{TAG_PREFIX}<task mention={mention} id="{tag.id}" status="{status}" title={title}/>'
+
+
+def parse_tagged_tasks(text: str) -> list[TaggedTask]:
+    """The tags :func:`format_tagged_task` wrote into ``text``, in order."""
+    return [
+        TaggedTask(
+            mention=json.loads(m["mention"]),
+            id=m["id"],
+            title=json.loads(m["title"]) if m["title"] else "",
+            completed=m["status"] == "completed",
+        )
+        for m in _TAG.finditer(text)
+    ]
 
 
 def tool_output_text(output: object) -> str:

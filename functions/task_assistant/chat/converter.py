@@ -24,6 +24,15 @@ chatkit's own (``output_text`` parts). The Agents SDK's Chat Completions convert
 in an assistant message that has no provider id ("Unknown content"), so for Chat Completions the text goes
 as plain content: one string for the usual single part, ``input_text`` parts (sent as text parts) when
 there are several, so no part is merged or lost. An assistant message without any text is left out.
+
+@-mentions: a tag the widget sends (``input_tag``, an entity from the page's task search) is resolved
+against the caller's tasks when the turn runs, by id, and reaches the model as a precise reference
+(``Tagged task: <task mention=… id=… status=… title=…/>``). A tag that names no task of the caller
+(deleted since, another user's id, made up) becomes a note to ignore it, never an error. Each tag is
+looked up once per turn.
+
+Workflow items (what the tools did, :mod:`task_assistant.chat.activity`) reach the model as one line
+each, so they do not grow its history.
 """
 
 from __future__ import annotations
@@ -42,20 +51,32 @@ from chatkit.types import (
     ImageAttachment,
     ThreadItem,
     UserMessageItem,
+    UserMessageTagContent,
     WidgetItem,
+    WorkflowItem,
 )
 from openai.types.responses import EasyInputMessageParam, ResponseInputContentParam
 from openai.types.responses.response_input_item_param import Message
 
-from task_assistant.agent.listing import ATTACHMENT_NOTE_PREFIX, format_task_list
+from task_assistant.agent.listing import (
+    ATTACHMENT_NOTE_PREFIX,
+    TaggedTask,
+    format_tagged_task,
+    format_task_list,
+)
+from task_assistant.chat.activity import activity_line
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.widgets import rows_of
 from task_assistant.context import RequestContext
+from task_assistant.tasks.models import Task, TaskNotFoundError, looks_like_task_id
+from task_assistant.tasks.service import TaskService
 
 INLINE_MAX_BYTES = 8 * 1024 * 1024
 """Largest attachment sent inline as a data URL (providers cap request sizes)."""
 TEXT_INLINE_MAX_CHARS = 20_000
 """Longest text file inlined into the prompt; longer ones are cut with a marker."""
+TAG_MENTION_MAX_CHARS = 100
+"""A tag's text comes from the client: it is cut to this length before the model reads it."""
 
 _TEXT_TYPES = ("text/", "application/json", "application/csv", "application/xml", "application/x-yaml")
 
@@ -79,6 +100,7 @@ class TaskThreadItemConverter(ThreadItemConverter):
     downloads) or ``"inline"`` (the bytes in a data URL, for providers that cannot reach the bucket).
     Without an attachment store, attachments are described by name only. ``api`` is the API the model
     speaks, which decides how earlier assistant messages are written (see the module docstring).
+    ``tasks`` resolves @-mentioned tasks as ``context``'s user; without it every tag is noted as unknown.
     """
 
     def __init__(
@@ -88,12 +110,15 @@ class TaskThreadItemConverter(ThreadItemConverter):
         *,
         delivery: Delivery = "url",
         api: ModelApi = "responses",
+        tasks: TaskService | None = None,
     ) -> None:
         self.attachments = attachments
         self.context = context
         self.delivery = delivery
         self.api = api
         self._unanswered: set[str] = set()
+        self.tasks = tasks
+        self._tagged: dict[str, Task | None] = {}
 
     async def to_agent_input(
         self, thread_items: Sequence[ThreadItem] | ThreadItem
@@ -105,6 +130,32 @@ class TaskThreadItemConverter(ThreadItemConverter):
             if isinstance(item, UserMessageItem) and isinstance(following, UserMessageItem)
         }
         return await super().to_agent_input(items)
+
+    async def _tagged_task(self, task_id: str) -> Task | None:
+        """The caller's task with this id, or None (looked up once per converter, i.e. per turn)."""
+        key = task_id.strip().upper()
+        if self.tasks is None or not looks_like_task_id(key):
+            return None
+        if key not in self._tagged:
+            try:
+                self._tagged[key] = await self.tasks.get(self.context, key)
+            except TaskNotFoundError:
+                self._tagged[key] = None
+        return self._tagged[key]
+
+    async def tag_to_message_content(self, tag: UserMessageTagContent) -> ResponseInputContentParam:
+        mention = " ".join(tag.text.split())[:TAG_MENTION_MAX_CHARS]
+        task = await self._tagged_task(tag.id)
+        if task is None:
+            return _text(format_tagged_task(TaggedTask(mention=mention)))
+        found = TaggedTask(mention=mention, id=task.id, title=task.title, completed=task.completed)
+        return _text(format_tagged_task(found))
+
+    async def workflow_to_input(
+        self, item: WorkflowItem
+    ) -> TResponseInputItem | list[TResponseInputItem] | None:
+        line = activity_line(item)
+        return Message(type="message", role="user", content=[_text(line)]) if line else None
 
     async def _inline_bytes(self, attachment: Attachment) -> bytes | None:
         assert self.attachments is not None

@@ -12,9 +12,10 @@
    for the verified caller (an in-memory MCP session, see :mod:`task_assistant.tasks.mcp_bridge`), with
    what they already changed for this message when this is a retry (:mod:`task_assistant.chat.effects`),
    and runs the agent with ``Runner.run_streamed``;
-4. streams through ``chatkit.agents.stream_agent_response``: text deltas, a progress update while each
-   tool runs ("Adding “buy milk”…"), and a task-list widget whenever ``list_tasks`` returns; the model's
-   messages get store ids (:mod:`task_assistant.chat.stream_ids`);
+4. streams through ``chatkit.agents.stream_agent_response``: text deltas, and what the tools do as a
+   workflow item that stays in the thread ("Added “buy milk”"), with a task-list widget whenever
+   ``list_tasks`` returns (:mod:`task_assistant.chat.activity`); tool calls run one at a time, in order;
+   the model's messages get store ids (:mod:`task_assistant.chat.stream_ids`);
 5. gives a new thread a title from its first message (a heuristic: free and instant).
 
 Failures: a model or provider error ends the stream with a ``custom`` error event (``allow_retry``) whose
@@ -22,7 +23,8 @@ message says what happened; the user's message is already saved and the thread s
 configuration (unreadable key, key or model rejected by the provider) says which setting to fix and does
 not offer a retry. Tool errors never get here: they go back to the model as tool results. If the client
 disconnects, ``CancelledError`` propagates untouched so ChatKit saves the partial answer, and the agent
-run is cancelled so no tool runs for a reader who has gone.
+run is cancelled so no tool runs for a reader who has gone. Either way the workflow of the tools that
+already ran is stored too.
 
 ``add_feedback`` stores the widget's thumbs up/down (:mod:`task_assistant.chat.feedback`) and
 ``transcribe`` answers dictation (:mod:`task_assistant.agent.transcription`).
@@ -34,24 +36,22 @@ replaces the widget item with its updated version (ChatKit persists the replacem
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import openai
-from agents import RunConfig, RunContextWrapper, RunHooks, Runner
-from agents.tool import Tool
+from agents import RunConfig, Runner
+from agents.run_config import ToolExecutionConfig
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
-from chatkit.icons import IconName
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import Store
 from chatkit.types import (
     AudioInput,
     FeedbackKind,
-    ProgressUpdateEvent,
+    ThreadItem,
     ThreadItemReplacedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
@@ -62,9 +62,10 @@ from chatkit.types import (
 )
 
 from task_assistant.agent.agent import MAX_TURNS, build_agent
-from task_assistant.agent.listing import ListedTask, listed_tasks_of
+from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.models import ModelFactory
 from task_assistant.agent.transcription import Transcriber
+from task_assistant.chat.activity import ToolActivity, interrupted_workflow, save_interrupted_workflows
 from task_assistant.chat.converter import Delivery, ModelApi, TaskThreadItemConverter
 from task_assistant.chat.feedback import record_feedback
 from task_assistant.chat.model_choice import model_for_turn
@@ -78,7 +79,7 @@ from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, tas
 from task_assistant.context import RequestContext
 from task_assistant.log import logger
 from task_assistant.settings import Settings
-from task_assistant.tasks.models import TaskError, looks_like_task_id
+from task_assistant.tasks.models import TaskError
 from task_assistant.tasks.service import TaskService
 
 if TYPE_CHECKING:
@@ -119,91 +120,6 @@ def title_from_message(item: UserMessageItem) -> str:
         cut = cut.rsplit(" ", 1)[0] if " " in cut[THREAD_TITLE_MAX_CHARS // 2 :] else cut
         line = cut.rstrip(" ,.;:-") + "\u2026"
     return line[0].upper() + line[1:]
-
-
-# --------------------------------------------------------------------------------------------------
-# Progress and widgets while tools run
-
-
-def _quoted(ref: object, titles: Mapping[str, str] | None = None) -> str:
-    text = str(ref or "").strip()
-    if titles and text.upper() in titles:
-        text = titles[text.upper()]
-    elif not text or looks_like_task_id(text):
-        return "the task"
-    text = text if len(text) <= 40 else text[:39] + "\u2026"
-    return f"\u201c{text}\u201d"
-
-
-def progress_text(
-    tool_name: str, args: Mapping[str, Any], titles: Mapping[str, str] | None = None
-) -> str | None:
-    """What the user sees while ``tool_name`` runs ("Adding “buy milk”…"), None for unknown tools.
-
-    ``titles`` maps task ids (upper case) to titles the user has seen, so a call by id still reads
-    "Deleting “buy milk”…".
-    """
-    task = _quoted(args.get("task"), titles)
-    match tool_name:
-        case "add_task":
-            return f"Adding {_quoted(args.get('title'))}\u2026"
-        case "list_tasks":
-            status = args.get("status")
-            which = f"{status} " if status in ("pending", "completed") else ""
-            return f"Looking up your {which}tasks\u2026"
-        case "complete_task":
-            return f"Completing {task}\u2026"
-        case "reopen_task":
-            return f"Reopening {task}\u2026"
-        case "update_task":
-            if args.get("title"):
-                return f"Renaming {task} to {_quoted(args.get('title'))}\u2026"
-            return f"Updating the notes of {task}\u2026"
-        case "delete_task":
-            return f"Deleting {task}\u2026"
-    return None
-
-
-_ICONS: dict[str, IconName] = {
-    "add_task": "plus",
-    "list_tasks": "search",
-    "complete_task": "check-circle",
-    "reopen_task": "reload",
-    "update_task": "write",
-    "delete_task": "dot",
-}
-
-
-class TurnHooks(RunHooks[AgentContext[RequestContext]]):
-    """Streams a progress update when a task tool starts and a widget when ``list_tasks`` returns.
-
-    ``titles`` (task id -> title, from lists already shown) names tasks the model refers to by id.
-    """
-
-    def __init__(self, titles: dict[str, str] | None = None) -> None:
-        self.titles: dict[str, str] = dict(titles or {})
-
-    async def on_tool_start(
-        self, context: RunContextWrapper[AgentContext[RequestContext]], agent: Any, tool: Tool
-    ) -> None:
-        raw = getattr(context, "tool_arguments", None) or "{}"
-        try:
-            args = json.loads(raw)
-        except ValueError:
-            args = {}
-        text = progress_text(tool.name, args if isinstance(args, dict) else {}, self.titles)
-        if text:
-            await context.context.stream(ProgressUpdateEvent(text=text, icon=_ICONS.get(tool.name)))
-
-    async def on_tool_end(
-        self, context: RunContextWrapper[AgentContext[RequestContext]], agent: Any, tool: Tool, result: object
-    ) -> None:
-        if tool.name != "list_tasks":
-            return
-        tasks = listed_tasks_of(result)
-        if tasks is not None:
-            self.titles.update({t.id.upper(): t.title for t in tasks})
-            await context.context.stream_widget(task_list_widget(tasks), copy_text=copy_text(tasks))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -303,7 +219,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             "chat_completions" if self.models.choice.kind == "openai_chat_completions" else "responses"
         )
         converter = TaskThreadItemConverter(
-            self._s3_attachments, context, delivery=self.attachment_delivery, api=api
+            self._s3_attachments, context, delivery=self.attachment_delivery, api=api, tasks=self.tasks
         )
         model_input = await converter.to_agent_input(history)
         model, model_name = await model_for_turn(self.models, input_user_message, history)
@@ -316,10 +232,14 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                 build_agent(model, tools),
                 model_input,
                 context=agent_context,
-                hooks=TurnHooks(titles),
+                hooks=ToolActivity(titles),
                 max_turns=MAX_TURNS,
-                # Traces would upload conversations to OpenAI; nothing here opts into that.
-                run_config=RunConfig(tracing_disabled=True),
+                # Traces would upload conversations to OpenAI; nothing here opts into that. Tool calls of
+                # one model response run in order: "rename X, then complete X" must not race.
+                run_config=RunConfig(
+                    tracing_disabled=True,
+                    tool_execution=ToolExecutionConfig(max_function_tool_concurrency=1),
+                ),
             )
             try:
                 events = stream_agent_response(agent_context, result)
@@ -332,6 +252,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                 raise
             except Exception as exc:
                 result.cancel()
+                if (stopped := interrupted_workflow(agent_context)) is not None:
+                    yield turn.place(stopped)  # what the tools did before the failure stays in the thread
                 error = stream_error_for(exc, model_name)
                 if error is None:
                     raise
@@ -348,6 +270,13 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                     },
                 )
                 raise error from exc
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
+    ) -> None:
+        """ChatKit saves the partial answer; the workflow of the tools that already ran is saved too."""
+        await save_interrupted_workflows(self.store, thread.id, pending_items, context)
+        await super().handle_stream_cancelled(thread, pending_items, context)
 
     # --- feedback and dictation --------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """The task list widget: what the user sees when the assistant lists tasks.
 
-A ``ListView`` (key ``task_list``) with one row per task, numbered as displayed. A pending task's row has a
-"Complete" button whose action is ``{"type": "task.complete", "payload": {"task_id": ...}}``; the ChatKit
-server handles it (``threads.custom_action``) and replaces the widget item with the redrawn list. A
-completed task's row shows its title struck through and a "Done" badge.
+A ``ListView`` (key ``task_list``) with one row per task, numbered as displayed; a title that appears
+twice shows each task's short id ("#x7k2") next to it, which the user can name it by. A pending task's
+row has a "Complete" button whose action is ``{"type": "task.complete", "payload": {"task_id": ...}}``;
+the ChatKit server handles it (``threads.custom_action``) and replaces the widget item with the redrawn
+list. A completed task's row shows its title struck through and a "Done" badge.
 
 The rows can be read back from a stored widget (:func:`rows_of`), so an update needs no extra query, and
 the converter renders them as text for the model (:func:`task_assistant.agent.listing.format_task_list`).
@@ -11,24 +12,27 @@ the converter renders them as text for the model (:func:`task_assistant.agent.li
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from chatkit.widgets import DynamicWidgetRoot, WidgetRoot
 
 from task_assistant.agent.listing import ListedTask
+from task_assistant.tasks.models import short_id
 
 TASK_LIST_KEY = "task_list"
 COMPLETE_ACTION = "task.complete"
 _TITLE_KEY = "title"
 _DONE_KEY = "done"
 _EMPTY_KEY = "empty"
+_SHORT_ID_KEY = "short_id"
 
 # The tree is built as plain data and validated as a DynamicWidgetRoot, which is exactly what ChatKit's
 # WidgetTemplate.build does with a rendered .widget file (the named widget classes are deprecated).
 
 
-def _row(number: int, task: ListedTask) -> dict[str, Any]:
+def _row(number: int, task: ListedTask, *, with_short_id: bool = False) -> dict[str, Any]:
     trailing: dict[str, Any]
     if task.completed:
         trailing = {"type": "Badge", "key": _DONE_KEY, "label": "Done", "color": "success", "variant": "soft"}
@@ -43,6 +47,20 @@ def _row(number: int, task: ListedTask) -> dict[str, Any]:
     title: dict[str, Any] = {"type": "Text", "key": _TITLE_KEY, "value": task.title, "truncate": True}
     if task.completed:
         title |= {"lineThrough": True, "color": "secondary"}
+    # Equal titles are told apart by short id ("complete #x7k2"), so the list shows it for them.
+    short: list[dict[str, Any]] = (
+        [
+            {
+                "type": "Text",
+                "key": _SHORT_ID_KEY,
+                "value": short_id(task.id),
+                "color": "secondary",
+                "size": "xs",
+            }
+        ]
+        if with_short_id
+        else []
+    )
     return {
         "type": "ListViewItem",
         "key": task.id,
@@ -54,6 +72,7 @@ def _row(number: int, task: ListedTask) -> dict[str, Any]:
                 "children": [
                     {"type": "Text", "value": f"{number}.", "color": "secondary", "size": "sm"},
                     title,
+                    *short,
                     {"type": "Spacer"},
                     trailing,
                 ],
@@ -65,7 +84,11 @@ def _row(number: int, task: ListedTask) -> dict[str, Any]:
 def task_list_widget(tasks: Sequence[ListedTask]) -> DynamicWidgetRoot:
     """The widget for ``tasks`` in display order (an empty list shows "No tasks")."""
     if tasks:
-        children = [_row(n, task) for n, task in enumerate(tasks, start=1)]
+        seen = Counter(" ".join(task.title.split()).casefold() for task in tasks)
+        children = [
+            _row(n, task, with_short_id=seen[" ".join(task.title.split()).casefold()] > 1)
+            for n, task in enumerate(tasks, start=1)
+        ]
     else:
         children = [
             {

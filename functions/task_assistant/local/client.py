@@ -59,6 +59,23 @@ def _text_of(item: dict[str, Any]) -> str:
     return "".join(part.get("text", "") for part in item.get("content", []) if isinstance(part, dict))
 
 
+def _task_line(task: dict[str, Any]) -> str:
+    """One task of a workflow item (what a tool did): "· Added “buy milk”", a failure with its reason."""
+    mark = {"loading": "\u00b7", "complete": "\u2713"}.get(task.get("status_indicator", ""), "\u2717")
+    detail = f": {task['content']}" if task.get("content") else ""
+    return f"{mark} {task.get('title') or ''}{detail}"
+
+
+def _activity_of(event: dict[str, Any]) -> list[str]:
+    """The lines a workflow event adds: its tasks as they start, and each as it ends."""
+    if event.get("type") == "thread.item.added" and event["item"].get("type") == "workflow":
+        return [_task_line(task) for task in event["item"]["workflow"].get("tasks", [])]
+    update = event.get("update", {}) if event.get("type") == "thread.item.updated" else {}
+    if update.get("type") in ("workflow.task.added", "workflow.task.updated"):
+        return [_task_line(update["task"])]
+    return []
+
+
 class ChatClient:
     """One conversation at a time with a ChatKit endpoint, printing to ``out``."""
 
@@ -123,6 +140,9 @@ class ChatClient:
                 self._print(f"· thread {self.thread_id}")
             elif kind == "progress_update":
                 self._print(f"· {event.get('text', '')}")
+            elif lines := _activity_of(event):
+                for line in lines:
+                    self._print(line)
             elif kind == "thread.item.added" and event["item"].get("type") == "assistant_message":
                 self._print("assistant> ", end="")
             elif kind == "thread.item.updated":
@@ -179,6 +199,9 @@ class ChatClient:
                     self._print(f"assistant> {_text_of(item)}")
                 elif item.get("type") == "widget" and item.get("copy_text"):
                     self._print(item["copy_text"])
+                elif item.get("type") == "workflow":
+                    for task in item["workflow"].get("tasks", []):
+                        self._print(_task_line(task))
             if not page.get("has_more"):
                 break
             after = page.get("after")

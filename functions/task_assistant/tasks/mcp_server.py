@@ -34,9 +34,10 @@ from task_assistant.tasks.service import TaskService
 SERVER_NAME = "task-assistant-tasks"
 
 INSTRUCTIONS = (
-    "Manage the current user's to-do list. Tasks are referred to by id or by title: pass the exact id from "
-    "a listing when you have it, otherwise a title that names one task. If a tool reports that a title is "
-    "ambiguous, ask the user which task they mean (the error lists the candidates) or use an id."
+    "Manage the current user's to-do list. Tasks are referred to by id, short id ('#x7k2') or title: pass "
+    "the exact id from a listing when you have it, otherwise a title that names one task. If a tool reports "
+    "that a title is ambiguous, ask the user which task they mean (the error lists the candidates with "
+    "their short ids) or use an id."
 )
 
 # Set only inside the task that serves one connection (see the module docstring).

@@ -186,8 +186,9 @@ TaskRef = Annotated[
     str,
     Field(
         description=(
-            "The task: its id (from add_task or list_tasks), or its title. A title may be partial if it "
-            "matches only one task; case does not matter."
+            "The task: its id (from add_task or list_tasks), its short id (the id's last four characters "
+            "after '#', e.g. '#x7k2'), or its title. A title may be partial if it matches only one task; "
+            "case does not matter."
         )
     ),
 ]

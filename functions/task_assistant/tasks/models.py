@@ -8,6 +8,7 @@ server to tool errors.
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -34,6 +35,25 @@ _ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 def looks_like_task_id(value: str) -> bool:
     """True when ``value`` has the shape of a task id (a ULID, case-insensitive)."""
     return bool(_ULID_RE.match(value.strip().upper()))
+
+
+SHORT_ID_CHARS = 4
+_SHORT_ID_RE = re.compile(rf"^#([0-9A-HJKMNP-TV-Z]{{{SHORT_ID_CHARS}}})$")
+
+
+def short_id(task_id: str) -> str:
+    """How people tell tasks of the same title apart: ``#`` and the id's last four characters ("#x7k2").
+
+    They are random bits of the ULID, so two of one user's tasks rarely share them; when they do, naming
+    the short id is answered like an ambiguous title.
+    """
+    return "#" + task_id.strip()[-SHORT_ID_CHARS:].lower()
+
+
+def short_id_of(ref: str) -> str | None:
+    """The id ending a short id names (``"#x7k2"`` -> ``"X7K2"``), or None if ``ref`` is not one."""
+    match = _SHORT_ID_RE.match(ref.strip().upper())
+    return match[1] if match else None
 
 
 class Task(BaseModel):
@@ -189,10 +209,12 @@ class TaskConflictError(TaskError):
 
 
 class AmbiguousTaskError(TaskError):
-    """A title matched several tasks; ``candidates`` lists them so the caller can pick one by id.
+    """A title matched several tasks; ``candidates`` lists them so the caller can pick one.
 
-    The message and :meth:`to_dict` show the first ``MAX_LISTED`` candidates (newest first) and say how
-    many more there are, so a vague title ("a") cannot produce an unbounded reply.
+    The message and :meth:`to_dict` show the first ``MAX_LISTED`` candidates (newest first), one per line
+    with its short id, state and id, and say how many more there are, so a vague title ("a") cannot
+    produce an unbounded reply. Titles may be equal, so the message asks for a short id, never "the full
+    title". :func:`candidates_in` reads the lines back.
     """
 
     code = "ambiguous_task"
@@ -200,11 +222,11 @@ class AmbiguousTaskError(TaskError):
 
     def __init__(self, ref: str, candidates: list[Task]) -> None:
         shown = candidates[: self.MAX_LISTED]
-        listed = "; ".join(f"{t.title!r} (id {t.id}, {t.status})" for t in shown)
-        more = f" and {len(candidates) - len(shown)} more" if len(candidates) > len(shown) else ""
+        listed = "".join(f"\n{candidate_line(t)}" for t in shown)
+        more = f"\n(and {len(candidates) - len(shown)} more)" if len(candidates) > len(shown) else ""
         super().__init__(
-            f"{ref!r} matches {len(candidates)} tasks: {listed}{more}. "
-            "Say which one, by id or by its full title."
+            f"{ref!r} matches {len(candidates)} tasks:{listed}{more}\n"
+            f"Ask which one is meant; the user can name it by its short id (such as {short_id(shown[0].id)})."
         )
         self.ref = ref
         self.candidates = candidates
@@ -218,6 +240,26 @@ class AmbiguousTaskError(TaskError):
             ],
             "total_candidates": len(self.candidates),
         }
+
+
+_CANDIDATE = re.compile(
+    r"^- (?P<title>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") "
+    r"\(#\w+, (?P<status>pending|completed), id (?P<id>[0-9A-Z]+)\)$",
+    re.MULTILINE,
+)
+
+
+def candidate_line(task: Task) -> str:
+    """One candidate of an ambiguous reference: ``- 'Buy milk' (#x7k2, pending, id 01JD…)``."""
+    return f"- {' '.join(task.title.split())!r} ({short_id(task.id)}, {task.status}, id {task.id})"
+
+
+def candidates_in(text: str) -> list[tuple[str, str, bool]]:
+    """The candidates an :class:`AmbiguousTaskError` message lists: (id, title, completed), in order."""
+    return [
+        (m["id"], str(ast.literal_eval(m["title"])), m["status"] == "completed")
+        for m in _CANDIDATE.finditer(text)
+    ]
 
 
 def validate_input(model: type[M], data: dict[str, Any]) -> M:

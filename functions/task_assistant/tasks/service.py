@@ -11,6 +11,7 @@ conditionally on it, so of two concurrent changes to one task exactly one wins a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -31,6 +32,7 @@ from task_assistant.tasks.models import (
     TaskPage,
     TaskValidationError,
     looks_like_task_id,
+    short_id_of,
     validate_input,
 )
 from task_assistant.tasks.repository import TaskRepository
@@ -38,9 +40,12 @@ from task_assistant.tasks.repository import TaskRepository
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-RESOLVE_PAGE_SIZE = 100
-RESOLVE_MAX_PAGES = 5
-"""Resolving a title reads at most this many pages of the user's newest tasks (500 tasks)."""
+RECENT_MAX_TASKS = 500
+"""Resolving a title or short id, and searching titles, look at the user's newest this-many tasks: one
+bounded Query of the user's partition (a few pages at most), never a Scan."""
+SEARCH_LIMIT_DEFAULT = 10
+SEARCH_LIMIT_MAX = 50
+SEARCH_QUERY_MAX_CHARS = 200
 
 # Monotonic within one process: two tasks added in the same millisecond still sort newest first.
 _ids = ULIDGenerator(policy=LaxMonotonicPolicy())
@@ -144,15 +149,16 @@ class TaskService:
         *,
         prefer: Literal["pending", "completed"] | None = None,
     ) -> Task:
-        """The task ``ref`` names: a task id, or a title that identifies exactly one task.
+        """The task ``ref`` names: a task id, a short id ("#x7k2", see :func:`.models.short_id`), or a
+        title that identifies exactly one task.
 
         Title matching is case-insensitive: an exact title match wins over substring matches, and a
         substring match must be unique. Several matches raise :class:`AmbiguousTaskError` listing them --
         unless ``prefer`` narrows them to one (``complete`` prefers a pending task named so, ``reopen`` a
         completed one). No match raises :class:`TaskNotFoundError`.
 
-        Bounded cost: titles are searched among the user's newest
-        ``RESOLVE_MAX_PAGES * RESOLVE_PAGE_SIZE`` (500) tasks, at most that many Query pages.
+        Bounded cost: short ids and titles are searched among the user's newest ``RECENT_MAX_TASKS``
+        (500) tasks.
         """
         if not isinstance(ref, str) or not ref.strip():
             raise TaskValidationError("task", "give a task id or title")
@@ -162,21 +168,15 @@ class TaskService:
             if found is not None:
                 return found
 
-        tasks: list[Task] = []
-        cursor: str | None = None
-        truncated = False
-        for _ in range(RESOLVE_MAX_PAGES):
-            batch, cursor = await self._repo.query(context.user_id, "all", RESOLVE_PAGE_SIZE, cursor)
-            tasks.extend(batch)
-            if cursor is None:
-                break
-        else:
-            truncated = cursor is not None
+        tasks, cursor = await self._repo.query(context.user_id, "all", RECENT_MAX_TASKS, None)
+        truncated = cursor is not None
 
         needle = wanted.casefold()
+        tail = short_id_of(wanted)
+        by_short_id = [t for t in tasks if tail is not None and t.id.endswith(tail)]
         exact = [t for t in tasks if t.title.casefold() == needle]
         partial = [t for t in tasks if needle in t.title.casefold()]
-        for matches in (exact, partial):
+        for matches in (by_short_id, exact, partial):
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
@@ -186,6 +186,30 @@ class TaskService:
                 raise AmbiguousTaskError(wanted, matches)
         scope = f" among your newest {len(tasks)} tasks" if truncated else ""
         raise TaskNotFoundError(wanted, f"No task has the id or a title matching {wanted!r}{scope}.")
+
+    async def search(
+        self, context: RequestContext, query: str, limit: int = SEARCH_LIMIT_DEFAULT
+    ) -> Sequence[Task]:
+        """Tasks whose title contains ``query`` (case-insensitive; blank: any task), best match first.
+
+        For an @-mention picker: titles starting with the query first, then titles with a word starting
+        with it, then the rest; pending before done within each; newest first after that. Bounded: the
+        user's newest ``RECENT_MAX_TASKS`` tasks are looked at (one Query of their partition).
+        """
+        if not isinstance(query, str) or len(query) > SEARCH_QUERY_MAX_CHARS:
+            raise TaskValidationError("q", f"must be at most {SEARCH_QUERY_MAX_CHARS} characters")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT_MAX:
+            raise TaskValidationError("limit", f"must be a whole number from 1 to {SEARCH_LIMIT_MAX}")
+        needle = " ".join(query.split()).casefold()
+        tasks, _ = await self._repo.query(context.user_id, "all", RECENT_MAX_TASKS, None)
+
+        def rank(task: Task) -> tuple[int, bool]:
+            title = " ".join(task.title.split()).casefold()
+            where = 0 if title.startswith(needle) else 1 if f" {needle}" in f" {title}" else 2
+            return where, task.completed
+
+        matches = [t for t in tasks if needle in " ".join(t.title.split()).casefold()]
+        return sorted(matches, key=rank)[:limit]  # sorted() is stable: newest first within a rank
 
     # -- helpers ----------------------------------------------------------------------------------
 

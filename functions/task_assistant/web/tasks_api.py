@@ -1,5 +1,8 @@
 """``/tasks``: the REST face of the task service the MCP tools use (same class, same table, same rules).
 
+``GET /tasks/search?q=`` serves the ChatKit widget's @-mention picker (``entities.onTagSearch``): the
+caller's tasks whose title matches, as the widget's ``Entity`` objects.
+
 Conditional changes: every single-task response carries ``ETag: "<version>"``; send it back as
 ``If-Match`` (or ``expected_version`` in a PATCH body) and a change made meanwhile gives 409 instead of
 being overwritten.
@@ -24,7 +27,9 @@ from task_assistant.tasks.models import (
     TaskError,
     TaskNotFoundError,
     TaskValidationError,
+    short_id,
 )
+from task_assistant.tasks.service import SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX, SEARCH_QUERY_MAX_CHARS
 from task_assistant.web.deps import Caller, ServicesDep, SettingsDep
 from task_assistant.web.errors import ApiError, BadRequest, Conflict, NotFound
 
@@ -74,6 +79,33 @@ class TaskUpdate(BaseModel):
     expected_version: int | None = Field(
         None, ge=1, description="Fail with 409 unless the task is at this version."
     )
+
+
+class TaskEntity(BaseModel):
+    """A task as the ChatKit widget's ``Entity``: what an @-mention in the composer picks."""
+
+    id: str = Field(description="Task id; the widget sends it back as the tag's id.")
+    title: str = Field(description="Shown in the picker and in the tag.")
+    group: Literal["Pending", "Done"] = Field(description="The picker groups tasks by it.")
+    icon: Literal["empty-circle", "check-circle"]
+    interactive: bool = Field(True, description="The tag can be previewed (the page's onRequestPreview).")
+    data: dict[str, str] = Field(description='`{"status", "short_id"}`, passed back with the tag.')
+
+    @classmethod
+    def of(cls, task: Task) -> TaskEntity:
+        return cls(
+            id=task.id,
+            title=task.title,
+            group="Done" if task.completed else "Pending",
+            icon="check-circle" if task.completed else "empty-circle",
+            data={"status": task.status, "short_id": short_id(task.id)},
+        )
+
+
+class TaskSearchOut(BaseModel):
+    """Matching tasks, best first: titles starting with the query, then pending before done, then newest."""
+
+    entities: list[TaskEntity]
 
 
 class TaskDeleted(BaseModel):
@@ -157,6 +189,30 @@ async def list_tasks(
     except TaskError as exc:
         raise _api_error(exc) from None
     return TaskListOut(tasks=[TaskOut.of(t) for t in page.tasks], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/search", response_model=TaskSearchOut, responses=_ERRORS, summary="Find tasks by title (@-mentions)"
+)
+async def search_tasks(
+    caller: Caller,
+    services: ServicesDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=SEARCH_QUERY_MAX_CHARS,
+            description="Part of a title, any case; empty lists the best candidates.",
+        ),
+    ] = "",
+    limit: Annotated[int, Query(ge=1, description="At most this many; values above the cap are lowered.")] = (
+        SEARCH_LIMIT_DEFAULT
+    ),
+) -> TaskSearchOut:
+    try:
+        found = await (await services.tasks()).search(caller, q, min(limit, SEARCH_LIMIT_MAX))
+    except TaskError as exc:
+        raise _api_error(exc) from None
+    return TaskSearchOut(entities=[TaskEntity.of(t) for t in found])
 
 
 @router.post("", status_code=201, response_model=TaskOut, responses=_ERRORS, summary="Add a task")

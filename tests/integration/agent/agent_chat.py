@@ -60,7 +60,27 @@ class Events:
 
     @property
     def progress(self) -> list[str]:
-        return [e["text"] for e in self.of("progress_update")]
+        """What the user saw while each tool ran: its workflow task as it started (with a spinner), or
+        for a lookup a progress line."""
+        started: list[dict[str, Any]] = []
+        for event in self.events:
+            if event["type"] == "progress_update":
+                started.append({"title": event["text"], "status_indicator": "loading"})
+            elif event["type"] == "thread.item.added" and event["item"]["type"] == "workflow":
+                started += event["item"]["workflow"]["tasks"]
+            elif event["type"] == "thread.item.updated" and event["update"]["type"] == "workflow.task.added":
+                started.append(event["update"]["task"])
+        return [task["title"] for task in started if task["status_indicator"] == "loading"]
+
+    @property
+    def workflows(self) -> list[dict[str, Any]]:
+        """The workflow items completed in this stream (what the tools did, as stored)."""
+        return [item for item in self.done_items if item["type"] == "workflow"]
+
+    @property
+    def activity(self) -> list[str]:
+        """The titles of the finished tasks of this stream's workflows ("Added “buy milk”")."""
+        return [task["title"] for item in self.workflows for task in item["workflow"]["tasks"]]
 
     @property
     def widgets(self) -> list[dict[str, Any]]:
@@ -82,6 +102,17 @@ def message(text: str, attachments: list[str] | None = None) -> dict[str, Any]:
         "attachments": attachments or [],
         "inference_options": {},
     }
+
+
+def tagged(*parts: str | tuple[str, str]) -> dict[str, Any]:
+    """A message with @-mentions as the widget sends it: text, and (entity id, entity title) tags."""
+    content = [
+        {"type": "input_text", "text": part}
+        if isinstance(part, str)
+        else {"type": "input_tag", "id": part[0], "text": part[1], "data": {}, "interactive": True}
+        for part in parts
+    ]
+    return {"content": content, "quoted_text": "", "attachments": [], "inference_options": {}}
 
 
 def parse_sse(chunks: list[bytes]) -> Events:
@@ -112,6 +143,14 @@ class ChatClient:
 
     async def create(self, text: str, attachments: list[str] | None = None) -> Events:
         return await self.send({"type": "threads.create", "params": {"input": message(text, attachments)}})
+
+    async def post(self, thread_id: str | None, user_input: dict[str, Any]) -> Events:
+        """Send a prepared input (see :func:`tagged`): to a new thread when ``thread_id`` is None."""
+        if thread_id is None:
+            return await self.send({"type": "threads.create", "params": {"input": user_input}})
+        return await self.send(
+            {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input}}
+        )
 
     async def say(self, thread_id: str, text: str, attachments: list[str] | None = None) -> Events:
         return await self.send(

@@ -10,10 +10,18 @@ import logging
 
 import pytest
 from agent_chat import ChatClient
-from chatkit.types import AssistantMessageItem, UserMessageItem, WidgetItem
+from chatkit.types import (
+    AssistantMessageItem,
+    CustomSummary,
+    CustomTask,
+    UserMessageItem,
+    WidgetItem,
+    WorkflowItem,
+)
 from pydantic import SecretStr
 
 from task_assistant.agent.listing import ListedTask
+from task_assistant.agent.offline import with_offline_note
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import rows_of
@@ -23,6 +31,15 @@ from task_assistant.settings import Settings
 
 def _kinds(items: list) -> list[str]:
     return [item.type for item in items]
+
+
+def _activity(item: object) -> tuple[list[str], str]:
+    """A stored workflow's finished tasks (each with a check) and its summary line."""
+    assert isinstance(item, WorkflowItem), item
+    tasks = item.workflow.tasks
+    assert all(isinstance(t, CustomTask) and t.status_indicator == "complete" for t in tasks), tasks
+    assert isinstance(item.workflow.summary, CustomSummary)
+    return [str(t.title) for t in tasks], item.workflow.summary.title
 
 
 def _text(item: object) -> str:
@@ -46,20 +63,23 @@ async def test_whole_conversation_offline(  # noqa: PLR0915
     assert ev.types[:2] == ["thread.created", "thread.item.done"]
     assert "Adding \u201cbuy milk\u201d\u2026" in ev.progress
     assert len(ev.deltas) >= 2, "the reply streams in several deltas"
-    assert ev.reply == "Added \u201cbuy milk\u201d to your list."
+    # The first answer of the thread says, once, that this is the offline assistant.
+    assert ev.reply == with_offline_note("Added \u201cbuy milk\u201d to your list.")
     assert await alice.titles() == {"buy milk": False}
     items = await alice.items(thread_id)
-    assert _kinds(items) == ["user_message", "assistant_message"]
-    assert _text(items[0]) == "add buy milk" and _text(items[1]) == ev.reply
+    assert _kinds(items) == ["user_message", "workflow", "assistant_message"]
+    assert _text(items[0]) == "add buy milk" and _text(items[2]) == ev.reply
+    # What the tool did stays in the thread, as the widget shows it on reload.
+    assert _activity(items[1]) == (["Added \u201cbuy milk\u201d"], "Added \u201cbuy milk\u201d")
     # The thread got a title from the first message, saved and announced.
     assert (await offline_server.store.load_thread(thread_id, alice_ctx)).title == "Add buy milk"
     assert ev.of("thread.updated")[-1]["thread"]["title"] == "Add buy milk"
 
     # 2. A second task, another phrasing.
     ev = await alice.say(thread_id, "remind me to call mom")
-    assert not ev.errors and ev.reply == "Added \u201ccall mom\u201d to your list."
+    assert not ev.errors and ev.reply == "Added \u201ccall mom\u201d to your list.", "no offline note again"
     assert await alice.titles() == {"buy milk": False, "call mom": False}
-    assert _kinds(await alice.items(thread_id)) == ["user_message", "assistant_message"] * 2
+    assert _kinds(await alice.items(thread_id)) == ["user_message", "workflow", "assistant_message"] * 2
     assert (await offline_server.store.load_thread(thread_id, alice_ctx)).title == "Add buy milk"
 
     # 3. List them: a widget with both, newest first, each with a complete action.
@@ -69,7 +89,7 @@ async def test_whole_conversation_offline(  # noqa: PLR0915
     assert len(ev.widgets) == 1
     items = await alice.items(thread_id)
     assert _kinds(items)[-3:] == ["user_message", "widget", "assistant_message"]
-    widget_item = items[-2]
+    widget_item = items[-2]  # a lookup leaves no workflow: the list is its record
     assert isinstance(widget_item, WidgetItem)
     rows = rows_of(widget_item.widget)
     tasks = {t.title: t for t in await alice.tasks()}
@@ -97,19 +117,27 @@ async def test_whole_conversation_offline(  # noqa: PLR0915
     ev = await alice.say(thread_id, "delete the second one")
     assert not ev.errors
     assert ev.progress == ["Deleting \u201cbuy milk\u201d\u2026"], "named after the list the user saw"
+    assert ev.activity == ["Deleted \u201cbuy milk\u201d"]
     assert ev.reply == "Deleted \u201cbuy milk\u201d."
     assert await alice.titles() == {"call mom tonight": False}
 
     # The thread holds the whole conversation in order, as it was said.
     items = await alice.items(thread_id)
     assert _kinds(items) == [
-        "user_message", "assistant_message",
-        "user_message", "assistant_message",
+        "user_message", "workflow", "assistant_message",
+        "user_message", "workflow", "assistant_message",
         "user_message", "widget", "assistant_message",
-        "user_message", "assistant_message",
-        "user_message", "assistant_message",
-        "user_message", "assistant_message",
+        "user_message", "workflow", "assistant_message",
+        "user_message", "workflow", "assistant_message",
+        "user_message", "workflow", "assistant_message",
     ]  # fmt: skip
+    assert [_activity(i)[0] for i in items if isinstance(i, WorkflowItem)] == [
+        ["Added \u201cbuy milk\u201d"],
+        ["Added \u201ccall mom\u201d"],
+        ["Completed \u201cbuy milk\u201d"],
+        ["Renamed \u201ccall mom\u201d to \u201ccall mom tonight\u201d"],
+        ["Deleted \u201cbuy milk\u201d"],
+    ]
     said = [_text(i) for i in items if isinstance(i, UserMessageItem)]
     assert said == [
         "add buy milk",

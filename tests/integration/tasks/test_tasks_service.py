@@ -21,6 +21,8 @@ from task_assistant.tasks.models import (
     TaskConflictError,
     TaskNotFoundError,
     TaskValidationError,
+    candidates_in,
+    short_id,
 )
 from task_assistant.tasks.repository import encode_cursor
 from task_assistant.tasks.service import TaskService, new_task_id
@@ -427,3 +429,70 @@ async def test_ambiguity_lists_a_bounded_number_of_candidates(service: TaskServi
     assert len(details["candidates"]) == 10 and details["total_candidates"] == 13
     assert "matches 13 tasks" in str(caught.value) and "and 3 more" in str(caught.value)
     assert "'Errand 12'" in str(caught.value) and "'Errand 0'" not in str(caught.value)
+
+
+async def test_search_matches_titles_in_any_case_best_first(service: TaskService, alice: RequestContext):
+    older_done = await service.add(alice, "Milk the cow")
+    await service.complete(alice, older_done.id)
+    buy = await service.add(alice, "Buy MILK")
+    oat = await service.add(alice, "oat milk")
+    fresh = await service.add(alice, "milk  run")
+    await service.add(alice, "Call mom")
+
+    found = await service.search(alice, "  milk ")
+    # Titles starting with "milk" first (pending before done), then a word starting with it, newest first.
+    assert [t.id for t in found] == [fresh.id, older_done.id, oat.id, buy.id]
+    assert [t.title for t in await service.search(alice, "LK R")] == ["milk  run"], "whitespace folded"
+    assert len(await service.search(alice, "milk", limit=2)) == 2
+    assert len(await service.search(alice, "")) == 5, "a blank query offers every task"
+    assert await service.search(alice, "dentist") == []
+
+
+async def test_search_is_one_bounded_query_of_the_callers_partition(
+    settings: Settings, alice: RequestContext, bob: RequestContext
+):
+    client = dynamodb_client(settings)
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    client.meta.events.register("before-parameter-build.dynamodb", record)
+    try:
+        service = TaskService(settings, dynamodb=client)
+        await service.add(bob, "Bob's milk")
+        await service.add(alice, "Alice's milk")
+        calls.clear()
+        found = await service.search(alice, "milk")
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", record)
+    assert [t.title for t in found] == ["Alice's milk"], "another user's tasks are never found"
+    assert [name for name, _ in calls] == ["Query"], "one Query, never a Scan"
+    [(_, query)] = calls
+    assert query["ExpressionAttributeValues"] == {":p": {"S": alice.user_id}}
+    assert query["Limit"] <= 501
+
+
+@pytest.mark.parametrize(
+    ("query", "limit", "field"), [("x" * 201, 5, "q"), ("a", 0, "limit"), ("a", 51, "limit")]
+)
+async def test_search_refuses_bad_input(service: TaskService, alice: RequestContext, query, limit, field):
+    with pytest.raises(TaskValidationError) as caught:
+        await service.search(alice, query, limit)
+    assert caught.value.field == field
+
+
+async def test_equal_titles_are_told_apart_by_short_id(service: TaskService, alice: RequestContext):
+    first = await service.add(alice, "buy milk")
+    second = await service.add(alice, "buy milk")
+    with pytest.raises(AmbiguousTaskError) as caught:
+        await service.resolve(alice, "buy milk")
+    message = str(caught.value)
+    # The advice can be followed: each candidate has a short id, and the message asks for one.
+    assert "full title" not in message
+    assert short_id(second.id) in message and short_id(first.id) in message
+    assert candidates_in(message) == [(second.id, "buy milk", False), (first.id, "buy milk", False)]
+    assert await service.resolve(alice, short_id(first.id)) == first
+    assert await service.resolve(alice, short_id(second.id).upper()) == second
+    with pytest.raises(TaskNotFoundError):
+        await service.resolve(alice, "#zzzz")

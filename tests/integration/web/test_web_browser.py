@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web_helpers import assistant_text, chatkit_factory, serve
 
+from task_assistant.agent.offline import with_offline_note
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LocalIssuer
 from task_assistant.local.web_sign_in import install_local_sign_in
 from task_assistant.settings import Settings
@@ -196,6 +197,8 @@ def test_offline_page_from_another_origin_signs_in_and_chats_through_the_real_pr
     answers = page.locator("#transcript li.assistant")
     expect(answers.first).to_contain_text("Added \u201cbuy milk\u201d to your list.")
     expect(answers.first).not_to_have_attribute("aria-busy", "true")
+    # What the tool did, from the workflow item, above the answer.
+    expect(answers.first.locator("ul.activity li.complete")).to_have_text("Added \u201cbuy milk\u201d")
 
     page.get_by_label("Message").fill("show my tasks")
     page.get_by_role("button", name="Send").click()
@@ -260,12 +263,34 @@ def test_page_served_by_the_app_hands_the_web_component_its_server_token_and_upl
     assert answer["type"].startswith("text/event-stream")
     assert answer["requestId"]  # exposed to page scripts by the CORS policy
     events = [json.loads(line[6:]) for line in answer["body"].splitlines() if line.startswith("data: ")]
-    assert assistant_text(events) == "Added \u201cwater the plants\u201d to your list."
+    assert assistant_text(events) == with_offline_note("Added \u201cwater the plants\u201d to your list.")
     assert sent[f"{stack.app_url}/chatkit"]["authorization"].startswith("Bearer ")
 
     # Anything else the widget fetches (presigned uploads) goes out without the token.
     page.evaluate("(url) => window.chatkitOptions.api.fetch(url)", f"{stack.app_url}/health")
     assert "authorization" not in sent[f"{stack.app_url}/health"]
+
+    # The @-mention picker: typing "@wat" in the composer asks entities.onTagSearch("wat").
+    entities = page.evaluate("() => window.chatkitOptions.entities.onTagSearch('WAT')")
+    [entity] = entities
+    assert {k: entity[k] for k in ("title", "group", "icon", "interactive")} == {
+        "title": "water the plants",
+        "group": "Pending",
+        "icon": "empty-circle",
+        "interactive": True,
+    }
+    assert sent[f"{stack.app_url}/tasks/search?q=WAT&limit=10"]["authorization"].startswith("Bearer ")
+    assert page.evaluate("() => window.chatkitOptions.entities.onTagSearch('nothing like it')") == []
+    assert page.evaluate("() => window.chatkitOptions.entities.showComposerMenu") is True
+    # Hovering a tag previews the task as it is now (a Basic widget), or says it is gone.
+    preview = page.evaluate("(e) => window.chatkitOptions.entities.onRequestPreview(e)", entity)
+    texts = json.dumps(preview["preview"])
+    assert preview["preview"]["type"] == "Basic" and "water the plants" in texts and "Pending" in texts
+    gone = page.evaluate(
+        "(e) => window.chatkitOptions.entities.onRequestPreview(e)",
+        {**entity, "id": "01JD0000000000000000000000"},
+    )
+    assert "This task no longer exists." in json.dumps(gone["preview"])
 
 
 # --- deployed mode: Cognito managed login, authorization code + PKCE ------------------------------

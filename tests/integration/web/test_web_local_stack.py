@@ -119,6 +119,7 @@ def test_dev_stack_token_terminal_client_and_restart(tmp_path: Path) -> None:
         assert "Added “buy milk”" in out and "Added “call mom”" in out
         assert "[ ] buy milk" in out  # listed before completing
         assert "Marked “buy milk” as done" in out
+        assert "· Adding “buy milk”…" in out and "✓ Added “buy milk”" in out  # what the tool did, live
         assert "[x] buy milk" in out and "[ ] call mom" in out  # listed after
         thread_id = out.split("· thread ", 1)[1].split()[0]
         assert thread_id in out.rsplit("[x] buy milk", 1)[1]  # /threads lists the conversation
@@ -147,6 +148,7 @@ def test_dev_stack_token_terminal_client_and_restart(tmp_path: Path) -> None:
         )  # fmt: skip
         assert again.returncode == 0, again.stderr
         assert "you> add buy milk" in again.stdout  # history printed on resume
+        assert "✓ Completed “buy milk”" in again.stdout  # with what the tools did
         assert "[x] buy milk" in again.stdout
         assert "call mom" in again.stdout.rsplit("you> what's left", 1)[1]
 

@@ -69,6 +69,47 @@ def test_limit_above_cap_is_capped(alice: httpx.Client, web_settings) -> None:
     assert response.status_code == 200 and len(response.json()["tasks"]) == 3
 
 
+def test_search_finds_the_callers_tasks_as_widget_entities(
+    alice: httpx.Client, tasks_url: str, issuer: LocalIssuer
+) -> None:
+    """What the page's entities.onTagSearch asks for while the user types "@milk" in the composer."""
+    done = alice.post("/tasks", json={"title": "Milk the cow"}).json()
+    alice.post(f"/tasks/{done['id']}/complete")
+    buy = alice.post("/tasks", json={"title": "buy milk"}).json()
+    alice.post("/tasks", json={"title": "call mom"})
+    with httpx.Client(base_url=tasks_url, headers=bearer(issuer, "someone-else"), timeout=10) as other:
+        other.post("/tasks", json={"title": "their milk"})
+
+    response = alice.get("/tasks/search", params={"q": "MILK"})
+    assert response.status_code == 200, response.text
+    # The widget's Entity type: id, title, group, icon, interactive, data (string values).
+    assert response.json() == {
+        "entities": [
+            {
+                "id": done["id"],
+                "title": "Milk the cow",
+                "group": "Done",
+                "icon": "check-circle",
+                "interactive": True,
+                "data": {"status": "completed", "short_id": "#" + done["id"][-4:].lower()},
+            },
+            {
+                "id": buy["id"],
+                "title": "buy milk",
+                "group": "Pending",
+                "icon": "empty-circle",
+                "interactive": True,
+                "data": {"status": "pending", "short_id": "#" + buy["id"][-4:].lower()},
+            },
+        ]
+    }
+    assert len(alice.get("/tasks/search").json()["entities"]) == 3, "no query: the caller's tasks"
+    assert len(alice.get("/tasks/search", params={"q": "", "limit": 10**6}).json()["entities"]) == 3
+    assert httpx.get(f"{tasks_url}/tasks/search", params={"q": "milk"}).status_code == 401
+    too_long = alice.get("/tasks/search", params={"q": "x" * 201})
+    assert too_long.status_code == 400 and "q" in too_long.json()["error"]["message"]
+
+
 def test_stale_version_is_409(alice: httpx.Client) -> None:
     task = alice.post("/tasks", json={"title": "a"}).json()
     alice.patch(f"/tasks/{task['id']}", json={"title": "b"})
@@ -112,6 +153,7 @@ def test_openapi_describes_tasks(tasks_url: str) -> None:
     paths = schema["paths"]
     assert set(paths["/tasks"]) == {"get", "post"}
     assert set(paths["/tasks/{task_id}"]) == {"get", "patch", "delete"}
+    assert set(paths["/tasks/search"]) == {"get"}
     assert "post" in paths["/tasks/{task_id}/complete"] and "post" in paths["/tasks/{task_id}/reopen"]
     assert {"TaskOut", "TaskCreate", "TaskUpdate", "TaskListOut"} <= set(schema["components"]["schemas"])
     assert "HTTPBearer" in schema["components"]["securitySchemes"]

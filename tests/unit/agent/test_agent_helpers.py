@@ -18,12 +18,14 @@ from pydantic import SecretStr
 from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.models import ModelConfigurationError, ModelFactory, _key_from_secret, choose_model
 from task_assistant.agent.offline import OfflineModel
-from task_assistant.chat.server import progress_text, title_from_message
+from task_assistant.chat.activity import progress_text
+from task_assistant.chat.server import title_from_message
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget
 from task_assistant.settings import Settings
+from task_assistant.tasks.models import short_id
 
-ID1, ID2 = "01JD0000000000000000000001", "01JD0000000000000000000002"
+ID1, ID2, ID3 = "01JD0000000000000000000001", "01JD0000000000000000000002", "01JD0000000000000000000003"
 
 
 def test_model_choice_from_settings() -> None:
@@ -129,6 +131,19 @@ def test_widget_round_trips_through_storage_json() -> None:
     assert tree["children"][1]["children"][0]["children"][-1]["type"] == "Badge"
     assert rows_of(task_list_widget([])) == []
     assert copy_text(rows) == "[ ] buy milk\n[x] call mom"
+
+
+def test_equal_titles_show_their_short_ids() -> None:
+    rows = [
+        ListedTask(ID1, "buy milk", False),
+        ListedTask(ID2, "Buy  milk", True),
+        ListedTask(ID3, "x", False),
+    ]
+    tree = task_list_widget(rows).model_dump(exclude_none=True)
+    texts = [[part.get("value") for part in row["children"][0]["children"]] for row in tree["children"]]
+    assert short_id(ID1) in texts[0] and short_id(ID2) in texts[1]
+    assert not any(str(v).startswith("#") for v in texts[2]), "a unique title needs no short id"
+    assert rows_of(task_list_widget(rows)) == rows
 
 
 def test_attachment_delivery_follows_what_the_provider_can_fetch() -> None:

@@ -1,8 +1,9 @@
-"""Responses API objects for one step of the offline model: the output item, the response, its stream.
+"""Responses API objects for one step of the offline model: the output items, the response, its stream.
 
-The stream is the event sequence OpenAI sends for one output item (``response.created``,
-``response.in_progress``, the item's own events, ``response.output_item.done``, ``response.completed``),
-so the Agents SDK and ChatKit's bridge handle it exactly as they handle OpenAI's.
+The stream is the event sequence OpenAI sends for a response (``response.created``,
+``response.in_progress``, each output item's own events ending in ``response.output_item.done``, then
+``response.completed``), so the Agents SDK and ChatKit's bridge handle it exactly as they handle OpenAI's.
+A step is one assistant message, or one or more function calls (several tasks in one message).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, cast
 
 from agents.items import TResponseOutputItem, TResponseStreamEvent
@@ -99,72 +100,75 @@ def text_chunks(text: str, pieces: int = 4) -> list[str]:
     return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
-def stream_events_for(item: TResponseOutputItem) -> list[TResponseStreamEvent]:
-    """The Responses API event sequence that streams one output item, as OpenAI sends it."""
+def stream_events_for(items: Sequence[TResponseOutputItem]) -> list[TResponseStreamEvent]:
+    """The Responses API event sequence that streams a response of ``items``, as OpenAI sends it."""
     seq = itertools.count()
     started = response_for([], "in_progress")
     events: list[Any] = [
         ResponseCreatedEvent(type="response.created", response=started, sequence_number=next(seq)),
         ResponseInProgressEvent(type="response.in_progress", response=started, sequence_number=next(seq)),
     ]
-    if isinstance(item, ResponseFunctionToolCall):
-        events += _function_call_events(item, seq)
-    elif isinstance(item, ResponseOutputMessage):
-        events += _message_events(item, seq)
-    events.append(
-        ResponseOutputItemDoneEvent(
-            type="response.output_item.done", item=item, output_index=0, sequence_number=next(seq)
+    for index, item in enumerate(items):
+        if isinstance(item, ResponseFunctionToolCall):
+            events += _function_call_events(item, index, seq)
+        elif isinstance(item, ResponseOutputMessage):
+            events += _message_events(item, index, seq)
+        events.append(
+            ResponseOutputItemDoneEvent(
+                type="response.output_item.done", item=item, output_index=index, sequence_number=next(seq)
+            )
         )
-    )
     events.append(
         ResponseCompletedEvent(
-            type="response.completed", response=response_for([item], "completed"), sequence_number=next(seq)
+            type="response.completed",
+            response=response_for(list(items), "completed"),
+            sequence_number=next(seq),
         )
     )
     return cast(list[TResponseStreamEvent], events)
 
 
-def _function_call_events(item: ResponseFunctionToolCall, seq: Iterator[int]) -> list[Any]:
+def _function_call_events(item: ResponseFunctionToolCall, index: int, seq: Iterator[int]) -> list[Any]:
     """The item added without arguments, then its arguments in one delta."""
     assert item.id is not None
     return [
         ResponseOutputItemAddedEvent(
             type="response.output_item.added",
             item=item.model_copy(update={"arguments": "", "status": "in_progress"}),
-            output_index=0,
+            output_index=index,
             sequence_number=next(seq),
         ),
         ResponseFunctionCallArgumentsDeltaEvent(
             type="response.function_call_arguments.delta",
             item_id=item.id,
-            output_index=0,
+            output_index=index,
             delta=item.arguments,
             sequence_number=next(seq),
         ),
         ResponseFunctionCallArgumentsDoneEvent(
             type="response.function_call_arguments.done",
             item_id=item.id,
-            output_index=0,
+            output_index=index,
             arguments=item.arguments,
             sequence_number=next(seq),
         ),
     ]
 
 
-def _message_events(item: ResponseOutputMessage, seq: Iterator[int]) -> list[Any]:
+def _message_events(item: ResponseOutputMessage, index: int, seq: Iterator[int]) -> list[Any]:
     """The message added empty, one text part opened, its text in several deltas, the part closed."""
     text = "".join(c.text for c in item.content if isinstance(c, ResponseOutputText))
     events: list[Any] = [
         ResponseOutputItemAddedEvent(
             type="response.output_item.added",
             item=item.model_copy(update={"content": [], "status": "in_progress"}),
-            output_index=0,
+            output_index=index,
             sequence_number=next(seq),
         ),
         ResponseContentPartAddedEvent(
             type="response.content_part.added",
             item_id=item.id,
-            output_index=0,
+            output_index=index,
             content_index=0,
             part=ResponseOutputText(type="output_text", text="", annotations=[]),
             sequence_number=next(seq),
@@ -174,7 +178,7 @@ def _message_events(item: ResponseOutputMessage, seq: Iterator[int]) -> list[Any
         ResponseTextDeltaEvent(
             type="response.output_text.delta",
             item_id=item.id,
-            output_index=0,
+            output_index=index,
             content_index=0,
             delta=delta,
             logprobs=[],
@@ -186,7 +190,7 @@ def _message_events(item: ResponseOutputMessage, seq: Iterator[int]) -> list[Any
         ResponseTextDoneEvent(
             type="response.output_text.done",
             item_id=item.id,
-            output_index=0,
+            output_index=index,
             content_index=0,
             text=text,
             logprobs=[],
@@ -197,7 +201,7 @@ def _message_events(item: ResponseOutputMessage, seq: Iterator[int]) -> list[Any
         ResponseContentPartDoneEvent(
             type="response.content_part.done",
             item_id=item.id,
-            output_index=0,
+            output_index=index,
             content_index=0,
             part=ResponseOutputText(type="output_text", text=text, annotations=[]),
             sequence_number=next(seq),

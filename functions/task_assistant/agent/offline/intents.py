@@ -1,7 +1,14 @@
 """Understanding one message: everyday phrasings -> an :class:`Intent` (see the package docstring).
 
 The phrasings are regular expressions tried in order (the first match wins); references to existing
-tasks stay as the user wrote them ("buy milk", "the second one", an id) and are resolved by the planner.
+tasks stay as the user wrote them ("buy milk", "the second one", "#x7k2", an id, "@…" for a tag) and are
+resolved by the planner. A few shapes are understood beyond one task per message:
+
+- several new tasks: "add three tasks: a, b and c", "add these: a; b; c", or one per line after "add:";
+- several existing tasks: "complete the first and third ones", "delete #x7k2 and #p9qa";
+- every task: "I finished everything", "delete all completed tasks", "clear my list" (:attr:`Intent.every`);
+- "the milk one", "the one called milk" (a title), "the done one" (a state, to pick among candidates);
+- "yes" / "no", which only mean something as the answer to a question the assistant asked.
 """
 
 from __future__ import annotations
@@ -10,67 +17,60 @@ import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from task_assistant.agent.offline.naming import (
+    NUMBER_WORDS,
+    clean_ref,
+    clean_text,
+    clean_title,
+    every_of,
+    split_refs,
+)
 from task_assistant.tasks.models import TaskFilter
 
-IntentKind = Literal["help", "add", "list", "complete", "reopen", "rename", "notes", "delete"]
+IntentKind = Literal["help", "add", "list", "complete", "reopen", "rename", "notes", "delete", "yes", "no"]
+
+ADD_MAX_TASKS = 20
+"""Most new tasks one message adds (the rest are left out, and the reply says so)."""
 
 
 @dataclass(frozen=True)
 class Intent:
-    """What the user asked for. ``ref`` names an existing task (title, id or ordinal phrase)."""
+    """What the user asked for. ``ref`` names an existing task (title, id, short id or ordinal phrase)."""
 
     kind: IntentKind
     title: str | None = None
     ref: str | None = None
     notes: str | None = None
     status: TaskFilter = "all"
+    titles: tuple[str, ...] = ()
+    """add: the tasks of a message that names several ("add three tasks: a, b and c")."""
+    expected: int | None = None
+    """add: how many tasks the user said they were adding ("three"), when they said so."""
+    refs: tuple[str, ...] = ()
+    """Several existing tasks at once ("the first and third ones")."""
+    every: TaskFilter | None = None
+    """Every task in this state ("everything", "all completed tasks"); ``all`` means every task."""
+    confirmed: bool = False
+    """delete every task: the user said yes when asked (set by the planner, never by a phrasing)."""
+
+    @property
+    def new_titles(self) -> tuple[str, ...]:
+        return self.titles or ((self.title,) if self.title else ())
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.refs or ((self.ref,) if self.ref else ())
 
 
-_ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
-    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10, "last": -1, "final": -1,
-}  # fmt: skip
-_ORDINAL_REF = re.compile(
-    r"^(?:the\s+)?(?:(?P<word>" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))"
-    r"(?:\s+(?:one|task|item|thing))?(?:\s+on\s+(?:the|my)\s+list)?"
-    r"|(?:number|no\.?|#|task|item)\s*(?P<num>\d+)|(?P<bare>\d{1,3}))$",
+_YES = re.compile(
+    r"^(?:y|yes|yeah|yep|yup|sure|ok(?:ay)?|confirm(?:ed)?|go\s+ahead|do\s+it|please\s+do|i'?m\s+sure)"
+    r"(?:[,!\s]+(?:please|go\s+ahead|do\s+it|i'?m\s+sure|delete\s+(?:them|all(?:\s+of\s+them)?|everything)))*$",
     re.IGNORECASE,
 )
-_LIST_WORDS = r"(?:list|tasks?|to-?dos?|to-?do list|task list|things to do)"
-_TRAILING_LIST = re.compile(r"\s+(?:from|off|on|to|in)\s+(?:my|the)\s+" + _LIST_WORDS + r"$", re.IGNORECASE)
-
-
-def _clean_text(text: str) -> str:
-    text = " ".join(text.replace("\u2019", "'").split())
-    return text.strip().rstrip(".!?").strip()
-
-
-def _clean_title(text: str) -> str:
-    text = _TRAILING_LIST.sub("", text.strip())
-    text = text.strip().strip("\"'\u201c\u201d\u2018\u2019`").strip()
-    return text
-
-
-def _clean_ref(text: str) -> str:
-    text = _clean_title(text)
-    text = re.sub(r"^(?:the|my)\s+(?:task\s+)?", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"^task\s+(?=\S)", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"\s+task$", "", text, flags=re.IGNORECASE) if not _ORDINAL_REF.match(text) else text
-    return _clean_title(text)
-
-
-def ordinal_of(ref: str) -> int | None:
-    """1-based position for "the second one", "#2", "number 2"...; -1 for "the last one"; else None."""
-    match = _ORDINAL_REF.match(ref.strip())
-    if not match:
-        return None
-    if match["num"] or match["bare"]:
-        return int(match["num"] or match["bare"])
-    word = match["word"].lower()
-    if word in _ORDINALS:
-        return _ORDINALS[word]
-    return int(re.sub(r"\D", "", word))
+_NO = re.compile(
+    r"^(?:n|no|nope|nah|cancel|never\s*mind|don'?t|stop|keep\s+them|no[,\s]+(?:thanks|keep\s+them|don'?t))$",
+    re.IGNORECASE,
+)
 
 
 def _split_notes(text: str) -> tuple[str, str | None]:
@@ -84,6 +84,89 @@ def _split_notes(text: str) -> tuple[str, str | None]:
         return match["title"], match["notes"]
     return text, None
 
+
+# -- several new tasks -------------------------------------------------------------------------------
+
+_COUNT = (
+    r"(?P<count>\d{1,2}|" + "|".join(NUMBER_WORDS) + r"|a\s+few|some|several|multiple|these|the\s+following)"
+)
+_MANY = [
+    re.compile(
+        r"^(?:please\s+)?(?:add|create|new|put)\s+(?:" + _COUNT + r"\s+)?(?:new\s+)?"
+        r"(?:tasks|to-?dos|items|reminders|things)(?:\s+(?:to|on)\s+(?:my|the)\s+list)?\s*[:\-\u2013]\s*(?P<items>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:please\s+)?(?:add|create|new|put)\s+"
+        + _COUNT
+        + r"(?:\s+new)?\s+(?:tasks|to-?dos|items|things)\s+"
+        r"(?P<items>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:please\s+)?(?:add|create|put)\s+(?:these|the\s+following)(?:\s+(?:to|on)\s+(?:my|the)\s+list)?"
+        r"\s*:\s*(?P<items>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^(?:new\s+)?(?:tasks|to-?dos)\s*:\s*(?P<items>.+)$", re.IGNORECASE),
+]
+
+
+def _count_of(word: str | None) -> int | None:
+    if not word:
+        return None
+    word = " ".join(word.lower().split())
+    return int(word) if word.isdigit() else NUMBER_WORDS.get(word)
+
+
+def _split_items(items: str, expected: int | None) -> list[str]:
+    """The titles of a list the user wrote: "a; b; c", "a, b and c", "a and b"."""
+    if ";" in items:
+        parts = items.split(";")
+    elif "," in items:
+        parts = items.split(",")
+        last = re.sub(r"^\s*and\s+", "", parts[-1])  # "a, b, and c"
+        split_last = re.split(r"\s+and\s+", last)
+        # "a, b and c" is three; with a count, only split where it makes the count come out right.
+        if len(split_last) > 1 and (expected is None or len(parts) - 1 + len(split_last) == expected):
+            parts = [*parts[:-1], *split_last]
+        else:
+            parts[-1] = last
+    else:
+        parts = re.split(r"\s+(?:and|&|plus)\s+", items)
+    titles = [clean_title(re.sub(r"^\s*(?:[-*\u2022]|\d+[.)])\s*", "", p)) for p in parts]
+    return [t for t in titles if t]
+
+
+def _several_new(cleaned: str) -> Intent | None:
+    for pattern in _MANY:
+        match = pattern.match(cleaned)
+        if match:
+            groups = match.groupdict()
+            expected = _count_of(groups.get("count"))
+            titles = _split_items(match["items"], expected)
+            if len(titles) >= 2 or (titles and expected == 1):
+                if len(titles) == 1:
+                    return Intent("add", title=titles[0])
+                return Intent("add", titles=tuple(titles), expected=expected)
+    return None
+
+
+def _lines_joined(text: str) -> str:
+    """A message of several lines ("add:" then one task per line) as one line with ``;`` between tasks."""
+    lines = [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+    if len(lines) < 2:
+        return text
+    head, items = lines[0], [re.sub(r"^(?:[-*\u2022]|\d+[.)])\s*", "", line) for line in lines[1:]]
+    bare_add = r"(?:please\s+)?(?:add|create|new)(?:\s+(?:these|the\s+following|tasks|to-?dos))*\s*:?"
+    if re.fullmatch(bare_add, head, re.IGNORECASE):
+        return "add tasks: " + "; ".join(items)
+    if head.endswith(":"):
+        return head + " " + "; ".join(items)
+    return " ".join(lines)
+
+
+# -- one request ------------------------------------------------------------------------------------
 
 _PATTERNS: list[tuple[IntentKind, re.Pattern[str]]] = [
     (cast(IntentKind, kind), re.compile(pattern, re.IGNORECASE))
@@ -108,19 +191,23 @@ _PATTERNS: list[tuple[IntentKind, re.Pattern[str]]] = [
             "reopen",
             r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+|back\s+to\s+)?(?:not\s+(?:yet\s+)?(?:done|complete|completed|finished)|undone|pending|incomplete|open|to\s?do)$",
         ),
-        ("reopen", r"^(?P<ref>.+?)\s+is\s+(?:not|n't)\s+(?:done|finished|complete|completed)(?:\s+yet)?$"),
+        (
+            "reopen",
+            r"^(?P<ref>.+?)\s+(?:is|are)\s+(?:not|n't)\s+(?:done|finished|complete|completed)(?:\s+yet)?$",
+        ),
         (
             "complete",
             r"^(?:mark|set|put)\s+(?P<ref>.+?)\s+(?:as\s+)?(?:done|complete|completed|finished|checked)$",
         ),
         ("complete", r"^(?:complete|finish|check\s+off|tick\s+off|cross\s+off)\s+(?P<ref>.+)$"),
         ("complete", r"^(?:i(?:'ve|\s+have)?\s+(?:just\s+)?(?:finished|completed|done|did))\s+(?P<ref>.+)$"),
-        ("complete", r"^(?:done\s+with|finished\s+with)\s+(?P<ref>.+)$"),
-        ("complete", r"^(?P<ref>.+?)\s+is\s+(?:done|finished|complete|completed)$"),
+        ("complete", r"^(?:(?:i'?m|i\s+am)\s+)?(?:done\s+with|finished\s+with)\s+(?P<ref>.+)$"),
+        ("complete", r"^(?P<ref>.+?)\s+(?:is|are)\s+(?:all\s+)?(?:done|finished|complete|completed)$"),
         (
             "delete",
             r"^(?:please\s+)?(?:delete|remove|drop|erase|trash|scrap|get\s+rid\s+of|forget(?:\s+about)?)\s+(?P<ref>.+)$",
         ),
+        ("delete", r"^(?:please\s+)?(?:clear|empty|wipe)(?:\s+out)?\s+(?P<ref>.+)$"),
         (
             "list",
             r"^(?:what(?:'s|\s+is|\s+are)|whats)\s+(?:on\s+)?(?:my|the)\s+(?P<rest>.*?)(?:list|tasks?|to-?dos?|plate|agenda)\b.*$",
@@ -161,33 +248,55 @@ def _status_from(words: str) -> TaskFilter:
     return "all"
 
 
+def _about_tasks(kind: IntentKind, raw_ref: str) -> Intent | None:
+    """complete/reopen/delete... of one task, several, or every task in some state."""
+    ref = clean_ref(raw_ref)
+    if not ref:
+        return None
+    every = every_of(ref)
+    if every is not None and kind in ("complete", "reopen", "delete"):
+        default: dict[str, TaskFilter] = {"complete": "pending", "reopen": "completed", "delete": "all"}
+        return Intent(kind, every=default[kind] if every == "default" else every)
+    refs = split_refs(raw_ref) if kind in ("complete", "reopen", "delete") else ()
+    if refs:
+        return Intent(kind, refs=refs)
+    return Intent(kind, ref=ref)
+
+
+def _from_match(kind: IntentKind, groups: dict[str, str | None], cleaned: str) -> Intent | None:
+    """The intent a phrasing matched, or None when what it captured makes no sense (try the next)."""
+    if kind == "list":
+        return Intent("list", status=_status_from(groups.get("rest") or ""))
+    if kind == "add":
+        title, notes = _split_notes(groups["title"] or "")
+        title = clean_title(title)
+        if not title or _GREETING.match(cleaned):
+            return None
+        return Intent("add", title=title, notes=clean_title(notes) if notes else None)
+    ref = clean_ref(groups["ref"] or "")
+    if not ref:
+        return None
+    if kind == "rename":
+        return Intent("rename", ref=ref, title=clean_title(groups["title"] or ""))
+    if kind == "notes":
+        return Intent("notes", ref=ref, notes=(groups["notes"] or "").strip())
+    return _about_tasks(kind, groups["ref"] or "")
+
+
 def parse_intent(text: str) -> Intent:
     """Understand one user message (see the module docstring for the phrasings)."""
-    cleaned = _clean_text(text)
-    if not cleaned:
-        return Intent("help")
+    cleaned = clean_text(_lines_joined(text))
     # Polite prefixes do not change the meaning.
     cleaned = re.sub(r"^(?:ok(?:ay)?|please|could you|can you|would you|hey)[,\s]+", "", cleaned, flags=re.I)
     cleaned = re.sub(r"^(?:please)[,\s]+", "", cleaned, flags=re.I)
-    for kind, pattern in _PATTERNS:
+    if _YES.match(cleaned) or _NO.match(cleaned):
+        return Intent("yes" if _YES.match(cleaned) else "no")
+    several = _several_new(cleaned) if cleaned else None
+    if several is not None:
+        return several
+    for kind, pattern in _PATTERNS if cleaned else []:
         match = pattern.match(cleaned)
-        if not match:
-            continue
-        groups = match.groupdict()
-        if kind == "list":
-            return Intent("list", status=_status_from(groups.get("rest") or ""))
-        if kind == "add":
-            title, notes = _split_notes(groups["title"])
-            title = _clean_title(title)
-            if not title or _GREETING.match(cleaned):
-                continue
-            return Intent("add", title=title, notes=_clean_title(notes) if notes else None)
-        ref = _clean_ref(groups["ref"])
-        if not ref:
-            continue
-        if kind == "rename":
-            return Intent("rename", ref=ref, title=_clean_title(groups["title"]))
-        if kind == "notes":
-            return Intent("notes", ref=ref, notes=groups["notes"].strip())
-        return Intent(kind, ref=ref)
+        intent = _from_match(kind, match.groupdict(), cleaned) if match else None
+        if intent is not None:
+            return intent
     return Intent("help")

@@ -20,23 +20,25 @@ from task_assistant.agent.offline.events import (
     message_item,
     stream_events_for,
 )
-from task_assistant.agent.offline.planner import Call, decide
+from task_assistant.agent.offline.planner import Reply, decide
 
 
 class OfflineModel(Model):
     """A deterministic, network-free :class:`~agents.models.interface.Model` (see the package docs).
 
-    One call makes one output item: a ``function_call`` for the user's request, or, once this turn's
-    tool results are in, an assistant message (streamed in several text deltas).
+    One call makes the ``function_call`` items for the user's request (one per task it names), or, once
+    this turn's tool results are in, an assistant message (streamed in several text deltas).
     """
 
     name = OFFLINE_MODEL_NAME
 
-    def _next_item(self, input: str | list[TResponseInputItem], tools: list[Tool]) -> TResponseOutputItem:
+    def _next_items(
+        self, input: str | list[TResponseInputItem], tools: list[Tool]
+    ) -> list[TResponseOutputItem]:
         step = decide(read_conversation(input), tools)
-        if isinstance(step, Call):
-            return function_call_item(step.name, step.arguments)
-        return message_item(step.text)
+        if isinstance(step, Reply):
+            return [message_item(step.text)]
+        return [function_call_item(call.name, call.arguments) for call in step]
 
     async def get_response(
         self,
@@ -52,8 +54,7 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
-        item = self._next_item(input, tools)
-        return ModelResponse(output=[item], usage=Usage(requests=1), response_id=None)
+        return ModelResponse(output=self._next_items(input, tools), usage=Usage(requests=1), response_id=None)
 
     async def stream_response(
         self,
@@ -69,6 +70,5 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        item = self._next_item(input, tools)
-        for event in stream_events_for(item):
+        for event in stream_events_for(self._next_items(input, tools)):
             yield event

@@ -1,39 +1,48 @@
-"""Deciding the next step: call a task tool for the user's request, or reply once this turn's tools ran.
+"""Deciding the next step: call task tools for the user's request, or reply once this turn's tools ran.
 
-A reference to a task by position ("the second one") becomes that row's id in the latest list; with no
-list in sight the planner lists the tasks first. Arguments carry the task tools' own argument names
-(:mod:`task_assistant.tasks.mcp_server`); optional ones are sent only when the tool's schema has them.
+One model call returns either a batch of tool calls (the Runner runs them in order) or the reply. The
+planner is stateless: each call re-reads the conversation, and this turn's exchanges say how far it got.
+
+- A request about several tasks ("add three tasks: a, b and c", "complete the first and third ones") is
+  one batch of calls; "everything" lists the tasks in that state first, then acts on each of them.
+- Deleting every task (or every pending one) asks first; the answer "yes" deletes exactly the tasks
+  that were shown with the question. Deleting every *completed* task goes ahead without asking.
+- A position with no list in sight lists the tasks first. A title that matches several tasks gets
+  "which one do you mean?", and a bare answer ("the second one", "#x7k2") finishes the request.
+- The first reply of a thread says that this is the offline assistant; later ones do not.
+
+Arguments carry the task tools' own argument names (:mod:`task_assistant.tasks.mcp_tools`); optional ones
+are sent only when the tool's schema has them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agents.tool import FunctionTool, Tool
 
-from task_assistant.agent.listing import listed_tasks_of
+from task_assistant.agent.listing import TaggedTask, listed_tasks_of
 from task_assistant.agent.offline.conversation import Conversation, ToolExchange
-from task_assistant.agent.offline.intents import Intent, IntentKind, ordinal_of, parse_intent
-from task_assistant.tasks.mcp_tools import (
-    LIMIT_ARG,
-    NOTES_ARG,
-    STATUS_ARG,
-    TASK_ARG,
-    TITLE_ARG,
-    TOOL_NAMES,
+from task_assistant.agent.offline.intents import ADD_MAX_TASKS, Intent, IntentKind, parse_intent
+from task_assistant.agent.offline.naming import reference_answer
+from task_assistant.agent.offline.questions import (
+    asks_to_confirm_delete,
+    candidates_asked,
+    confirm_delete_question,
+    plural,
 )
-from task_assistant.tasks.models import looks_like_task_id
-
-HELP_TEXT = (
-    "I'm the offline assistant: I run without an AI model and understand simple requests about your "
-    "tasks. Try: \u201cadd buy milk\u201d, \u201cremind me to call mom\u201d, \u201cwhat's on my list\u201d, "
-    "\u201cmark buy milk as done\u201d, \u201crename buy milk to buy oat milk\u201d, "
-    "\u201cadd a note to buy milk: semi-skimmed\u201d, \u201creopen buy milk\u201d or "
-    "\u201cdelete the second one\u201d."
+from task_assistant.agent.offline.references import NeedList, Unclear, resolve, with_tag_keys
+from task_assistant.agent.offline.replies import (
+    HELP_TEXT,
+    attachments_note,
+    changes_summary,
+    error_of,
+    list_summary,
+    with_offline_note,
 )
+from task_assistant.tasks.mcp_tools import LIMIT_ARG, NOTES_ARG, STATUS_ARG, TASK_ARG, TITLE_ARG, TOOL_NAMES
 
 LIST_LIMIT_DEFAULT = 50
 """How many tasks one listing asks for when the tool's schema states no maximum."""
@@ -54,6 +63,17 @@ class Reply:
     text: str
 
 
+Step = list[Call] | Reply
+"""One model call's output: tool calls to run in order, or the reply."""
+
+
+@dataclass(frozen=True)
+class _Tasks:
+    """The tasks a change is about: (the tool's ``task`` argument, what the user called it)."""
+
+    pairs: list[tuple[str, str]]
+
+
 _TOOL_FOR: dict[IntentKind, str] = {
     "add": "add_task",
     "list": "list_tasks",
@@ -63,169 +83,174 @@ _TOOL_FOR: dict[IntentKind, str] = {
     "notes": "update_task",
     "delete": "delete_task",
 }
+_CHANGES = ("complete", "reopen", "rename", "notes", "delete")
 
 
-def _schema_props(tool: Tool | None) -> dict[str, Any]:
-    if isinstance(tool, FunctionTool):
-        return dict(tool.params_json_schema.get("properties", {}))
-    return {}
-
-
-def _call_arguments(intent: Intent, ref: str | None, tool: Tool | None) -> dict[str, Any]:
-    """Arguments for the intent's tool, by the task tools' argument names."""
-    props = _schema_props(tool)
-    args: dict[str, Any] = {}
-    if ref is not None:
-        args[TASK_ARG] = ref
-    if intent.kind == "add":
-        args[TITLE_ARG] = intent.title
-        if intent.notes:
-            args[NOTES_ARG] = intent.notes
-    elif intent.kind == "rename":
-        args[TITLE_ARG] = intent.title
-    elif intent.kind == "notes":
-        args[NOTES_ARG] = intent.notes
-    elif intent.kind == "list":
-        if STATUS_ARG in props:
-            args[STATUS_ARG] = intent.status
-        if LIMIT_ARG in props:
-            limit = props[LIMIT_ARG]
-            maximum = limit.get("maximum") if isinstance(limit, dict) else None
-            args[LIMIT_ARG] = int(maximum) if maximum is not None else LIST_LIMIT_DEFAULT
-    # Drop optional nulls the schema may not accept.
-    return {k: v for k, v in args.items() if v is not None}
-
-
-def decide(conv: Conversation, tools: list[Tool]) -> Call | Reply:
-    """The next step: a tool call for the user's request, or the reply once this turn's tools ran."""
+def decide(conv: Conversation, tools: list[Tool]) -> Step:
+    """The next step for the conversation (see the module docstring)."""
     if conv.answered:
         # The request was answered in an earlier run; this run only continues after a client tool.
         names = sorted({e.name for e in conv.exchanges if e.name not in TOOL_NAMES})
         if names:
             return Reply(f"Thanks, I got the result of {', '.join(names)}.")
         return Reply("Is there anything else I can do for your list?")
-    intent = parse_intent(conv.user_text)
+    text, tags = with_tag_keys(conv.user_text, conv.tags)
+    step = _plan(_understand(text, conv), conv, tags, {t.name: t for t in tools})
+    if isinstance(step, Reply):
+        text = " ".join(part for part in (attachments_note(conv.attachments), step.text) if part)
+        return Reply(text if conv.replied_before else with_offline_note(text))
+    return step
+
+
+def _understand(text: str, conv: Conversation) -> Intent:
+    """The request, taking the previous answer into account when it asked the user something."""
+    intent = parse_intent(text)
+    asked = conv.previous_reply or ""
+    if asks_to_confirm_delete(asked):
+        if intent.kind == "yes" or (intent.kind == "delete" and intent.every == "all"):
+            return Intent("delete", every="all", confirmed=True)
+    elif candidates_asked(asked) and conv.previous_request and intent.kind == "help":
+        answer = reference_answer(text)
+        earlier = parse_intent(conv.previous_request)
+        if answer is not None and earlier.kind in _CHANGES:
+            return replace(earlier, ref=answer, refs=(), every=None)
+    return intent
+
+
+def _plan(intent: Intent, conv: Conversation, tags: dict[str, TaggedTask], tools: dict[str, Tool]) -> Step:
     if intent.kind == "help":
-        return Reply(_with_attachments(conv, HELP_TEXT if not conv.attachments else ""))
-    tool_name = _TOOL_FOR[intent.kind]
-    by_name = {t.name: t for t in tools}
-    if tool_name not in by_name:
-        return Reply(f"I can't do that here: the {tool_name} tool is not available.")
-    ref: str | None = None
-    if intent.ref is not None:
-        resolved = _resolve_ref(intent.ref, conv, by_name)
-        if not isinstance(resolved, str):
-            return resolved
-        ref = resolved
-    if tool_name not in [e.name for e in conv.exchanges]:
-        return Call(tool_name, _call_arguments(intent, ref, by_name[tool_name]))
-    return Reply(_with_attachments(conv, _summarise(intent, conv)))
-
-
-def _resolve_ref(ref: str, conv: Conversation, by_name: Mapping[str, Tool]) -> str | Call | Reply:
-    """What to pass as the task: a title or id as given, or the id at a position in the latest list.
-
-    A position with no list in sight first lists the tasks (a :class:`Call`); a position the list does
-    not have is answered with a :class:`Reply`.
-    """
-    position = ordinal_of(ref)
-    if position is None:
-        return ref.upper() if looks_like_task_id(ref) else ref
-    if conv.latest_list is None:
-        # "the second one" with no list in sight: look at the list first, then act.
-        if "list_tasks" not in [e.name for e in conv.exchanges] and "list_tasks" in by_name:
-            return Call("list_tasks", _call_arguments(Intent("list"), None, by_name["list_tasks"]))
-        return Reply("Which task do you mean? Ask me to show your tasks first, then refer to one by number.")
-    rows = conv.latest_list
-    index = len(rows) - 1 if position == -1 else position - 1
-    if not 0 <= index < len(rows):
-        return Reply(
-            f"The last list I showed has {len(rows)} task{'s' if len(rows) != 1 else ''}, "
-            f"so there is no task number {position}."
-        )
-    return rows[index].id
-
-
-def _with_attachments(conv: Conversation, text: str) -> str:
-    if not conv.attachments:
-        return text
-    names = ", ".join(conv.attachments)
-    ack = f"I see you attached {names}. I can't read attachments offline, but they are saved with the chat."
-    return f"{ack} {text}".strip()
-
-
-def _json_or_none(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _task_of(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, Mapping):
-        for key in ("task", "deleted"):
-            if isinstance(value.get(key), Mapping):
-                return dict(value[key])
-        if "title" in value:
-            return dict(value)
-    return None
-
-
-def _error_of(exchange: ToolExchange) -> str | None:
-    """The error text of a failed tool call, or None when it succeeded."""
-    text = exchange.output or ""
-    value = _json_or_none(text)
-    if isinstance(value, Mapping):
-        error = value.get("error")
-        if isinstance(error, Mapping):
-            return str(error.get("message", error))
-        if isinstance(error, str):
-            return error
-        if value.get("isError") or value.get("is_error"):
-            return str(value.get("message", text))
-        return None
-    if value is not None:
-        return None
-    # Plain text: MCP tool errors and the SDK's failure message arrive as text, successes as JSON.
-    return text or "the tool returned nothing"
-
-
-def _summarise(intent: Intent, conv: Conversation) -> str:
-    exchange = next((e for e in reversed(conv.exchanges) if e.name == _TOOL_FOR[intent.kind]), None)
-    if exchange is None:  # pragma: no cover - decide() only summarises after the call
-        return "Done."
-    error = _error_of(exchange)
-    if error is not None:
-        return f"Sorry, I couldn't do that: {error.strip()}"
+        return Reply(HELP_TEXT if not conv.attachments else "")
+    if intent.kind == "no":
+        return Reply("Okay, I left your tasks as they are.")
+    if intent.kind == "yes":
+        return Reply("Okay. What would you like to do with your list?")
+    tool = _TOOL_FOR[intent.kind]
+    if tool not in tools or "list_tasks" not in tools:
+        missing = tool if tool not in tools else "list_tasks"
+        return Reply(f"I can't do that here: the {missing} tool is not available.")
     if intent.kind == "list":
-        return _summarise_list(intent, exchange)
-    task = _task_of(_json_or_none(exchange.output)) or {}
-    if intent.kind == "delete" and not task:
-        return "Deleted the task."
-    title = str(task.get("title") or intent.title or intent.ref or "the task")
-    return _DONE_REPLIES.get(intent.kind, "Done.").format(title=f"\u201c{title}\u201d")
+        listed = _made(conv, "list_tasks")
+        if not listed:
+            return [_list_call(tools, intent.status)]
+        return Reply(list_summary(intent.status, listed[-1]))
+    if intent.kind == "add":
+        return _plan_add(intent, conv, tools[tool])
+    return _plan_change(intent, conv, tags, tools)
 
 
-#: What the model says after a successful change; ``{title}`` is the quoted task title.
-_DONE_REPLIES: dict[str, str] = {
-    "add": "Added {title} to your list.",
-    "complete": "Marked {title} as done. Nice work!",
-    "reopen": "Reopened {title}; it's back on your list.",
-    "rename": "Renamed it to {title}.",
-    "notes": "Saved the note on {title}.",
-    "delete": "Deleted {title}.",
+def _made(conv: Conversation, tool: str) -> list[ToolExchange]:
+    return [e for e in conv.exchanges if e.name == tool]
+
+
+def _props(tool: Tool) -> dict[str, Any]:
+    return dict(tool.params_json_schema.get("properties", {})) if isinstance(tool, FunctionTool) else {}
+
+
+def _list_call(tools: dict[str, Tool], status: str) -> Call:
+    props = _props(tools["list_tasks"])
+    args: dict[str, Any] = {}
+    if STATUS_ARG in props:
+        args[STATUS_ARG] = status
+    if LIMIT_ARG in props:
+        limit = props[LIMIT_ARG]
+        maximum = limit.get("maximum") if isinstance(limit, dict) else None
+        args[LIMIT_ARG] = int(maximum) if maximum is not None else LIST_LIMIT_DEFAULT
+    return Call("list_tasks", args)
+
+
+def _plan_add(intent: Intent, conv: Conversation, tool: Tool) -> Step:
+    titles = intent.new_titles[:ADD_MAX_TASKS]
+    made = _made(conv, tool.name)
+    if not made:
+        notes = {NOTES_ARG: intent.notes} if intent.notes and len(titles) == 1 else {}
+        return [Call(tool.name, {TITLE_ARG: title, **notes}) for title in titles]
+    text = changes_summary(tool.name, made, titles)
+    found = len(intent.new_titles)
+    if intent.expected is not None and intent.expected != found:
+        text += f" (You said {intent.expected}, and I found {plural(found, 'task')} in your message.)"
+    if found > ADD_MAX_TASKS:
+        text += f" That was the first {ADD_MAX_TASKS}: send the rest in another message."
+    return Reply(text)
+
+
+def _targets(
+    intent: Intent, conv: Conversation, tags: dict[str, TaggedTask], tools: dict[str, Tool]
+) -> _Tasks | Step:
+    """The tasks the request is about, or the step that must come first (a listing, or a reply)."""
+    if intent.every is not None:
+        return _every_target(intent, conv, tools)
+    targets: list[tuple[str, str]] = []
+    for ref in intent.targets:
+        resolved = resolve(ref, conv, tags)
+        if isinstance(resolved, NeedList):
+            if _made(conv, "list_tasks"):  # listed already and still unclear: nothing more to look at
+                return Reply("Which task do you mean? Say its number in the list above.")
+            return [_list_call(tools, "all")]
+        if isinstance(resolved, Unclear):
+            return Reply(resolved.text)
+        targets.append((resolved, tags[ref.lower()].mention if ref.lower() in tags else ref))
+    return _Tasks(targets)
+
+
+def _every_target(intent: Intent, conv: Conversation, tools: dict[str, Tool]) -> _Tasks | Step:
+    """The tasks "everything" covers: those just listed for it, or, once deleting them all was
+    confirmed, exactly those shown with the question."""
+    assert intent.every is not None
+    if intent.confirmed:
+        rows = conv.latest_list
+        if rows is None:
+            return Reply("I can't see the list you said yes to any more: ask me again to delete everything.")
+        return _Tasks([(row.id, row.title) for row in rows])
+    listed = _made(conv, "list_tasks")
+    if not listed:
+        return [_list_call(tools, intent.every)]
+    rows = listed_tasks_of(listed[-1].output)
+    if rows is None:
+        return Reply(f"Sorry, I couldn't look up your tasks: {(error_of(listed[-1]) or '').strip()}")
+    if intent.kind == "complete":
+        rows = [row for row in rows if not row.completed]
+    elif intent.kind == "reopen":
+        rows = [row for row in rows if row.completed]
+    if not rows:
+        return Reply(_NOTHING_TO_DO[intent.kind].format(which=_STATE_WORD.get(intent.every, "")))
+    if intent.kind == "delete" and intent.every != "completed":
+        return Reply(confirm_delete_question(len(rows)))
+    return _Tasks([(row.id, row.title) for row in rows])
+
+
+_STATE_WORD = {"pending": "pending ", "completed": "completed "}
+_NOTHING_TO_DO = {
+    "complete": "You have no pending tasks, so there was nothing to mark as done.",
+    "reopen": "You have no completed tasks, so there was nothing to reopen.",
+    "delete": "You have no {which}tasks, so there was nothing to delete.",
 }
 
 
-def _summarise_list(intent: Intent, exchange: ToolExchange) -> str:
-    tasks = listed_tasks_of(exchange.output) or []
-    which = {"all": "", "pending": "pending ", "completed": "completed "}[intent.status]
-    if not tasks:
-        return (
-            f"You have no {which}tasks." if which else "Your list is empty. Add one with \u201cadd ...\u201d."
-        )
-    lines = [f"{n}. {t.title}{' (done)' if t.completed else ''}" for n, t in enumerate(tasks, start=1)]
-    noun = "task" if len(tasks) == 1 else "tasks"
-    return f"You have {len(tasks)} {which}{noun}:\n" + "\n".join(lines)
+def _plan_change(
+    intent: Intent, conv: Conversation, tags: dict[str, TaggedTask], tools: dict[str, Tool]
+) -> Step:
+    tool = _TOOL_FOR[intent.kind]
+    targets = _targets(intent, conv, tags, tools)
+    if not isinstance(targets, _Tasks):
+        return targets
+    pairs = targets.pairs
+    made = _made(conv, tool)
+    if not made:
+        extra = {TITLE_ARG: intent.title} if intent.kind == "rename" else {}
+        if intent.kind == "notes":
+            extra = {NOTES_ARG: intent.notes}
+        return [Call(tool, {TASK_ARG: task, **extra}) for task, _ in pairs]
+    action = intent.kind if intent.kind in ("rename", "notes") else tool
+    text = changes_summary(action, made, [ref for _, ref in pairs])
+    if intent.every is not None and _more_than_listed(conv):
+        text += " That was one page of them: say it again for the rest."
+    return Reply(text)
+
+
+def _more_than_listed(conv: Conversation) -> bool:
+    listed = _made(conv, "list_tasks")
+    try:
+        payload = json.loads(listed[-1].output or "{}") if listed else {}
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and bool(payload.get("next_cursor"))

@@ -191,6 +191,62 @@
     };
   }
 
+  // --- @-mentions: the signed-in user's tasks as ChatKit entities -----------------------------
+
+  // The composer's @-mention picker (entities.onTagSearch) and a tagged task's hover preview
+  // (entities.onRequestPreview) read this server's /tasks routes, which sit next to /chatkit on both
+  // doors. The server resolves a tag by its id when the message is answered, so data is only a hint.
+  function taskEntities(auth, chatkitUrl) {
+    const tasksUrl = new URL("tasks/", new URL(chatkitUrl, location.href));
+    async function get(path, params = {}) {
+      const url = new URL(path, tasksUrl);
+      url.search = new URLSearchParams(params);
+      const send = (token) =>
+        fetch(url, { headers: { Authorization: `Bearer ${token}` }, credentials: "omit", cache: "no-store" });
+      const response = await send(await auth.token());
+      return response.status === 401 ? send(await auth.renew()) : response;
+    }
+    function preview(title, badge, detail) {
+      const heading = [{ type: "Title", value: title, size: "sm" }];
+      if (badge) heading.push({ type: "Badge", label: badge.label, color: badge.color });
+      return {
+        type: "Basic",
+        children: [
+          {
+            type: "Col",
+            gap: 1,
+            children: [
+              { type: "Row", gap: 2, children: heading },
+              { type: "Text", value: detail, size: "sm", color: "secondary" },
+            ],
+          },
+        ],
+      };
+    }
+    return {
+      showComposerMenu: true,
+      async onTagSearch(query) {
+        try {
+          const response = await get("search", { q: query, limit: "10" });
+          return response.ok ? (await response.json()).entities : [];
+        } catch {
+          return []; // the picker shows nothing rather than an error while the user types
+        }
+      },
+      async onRequestPreview(entity) {
+        const response = await get(encodeURIComponent(entity.id));
+        if (response.status === 404) {
+          return { preview: preview(entity.title, null, "This task no longer exists.") };
+        }
+        if (!response.ok) return { preview: null };
+        const task = await response.json();
+        const badge = task.completed ? { label: "Done", color: "success" } : { label: "Pending", color: "secondary" };
+        const shortId = `#${task.id.slice(-4).toLowerCase()}`;
+        return { preview: preview(task.title, badge, task.notes ? `${shortId} · ${task.notes}` : shortId) };
+      },
+    };
+  }
+
   // --- the ChatKit web component --------------------------------------------------------------
 
   function loadScript(src) {
@@ -211,7 +267,7 @@
     });
   }
 
-  async function mountChatKit(chatkit, fetchWithToken) {
+  async function mountChatKit(chatkit, fetchWithToken, entities) {
     await loadScript(chatkit.scriptUrl);
     await Promise.race([
       customElements.whenDefined("openai-chatkit"),
@@ -226,6 +282,7 @@
         fetch: fetchWithToken,
         uploadStrategy: { type: "two_phase" },
       },
+      entities,
     });
     element.addEventListener("chatkit.error", (event) => console.error("ChatKit:", event.detail));
     $("chatkit-root").append(element);
@@ -283,6 +340,22 @@
     return body;
   }
 
+  // What the tools did (a workflow item's tasks), listed above the answer as the web component shows it.
+  function showWorkflowTask(answer, itemId, index, task) {
+    const entry = answer.parentElement;
+    let list = [...entry.querySelectorAll("ul.activity")].find((ul) => ul.dataset.item === itemId);
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "activity";
+      list.dataset.item = itemId;
+      entry.insertBefore(list, answer);
+    }
+    while (list.children.length <= index) list.append(document.createElement("li"));
+    const line = list.children[index];
+    line.className = task.status_indicator || "none";
+    line.textContent = [task.title, task.content].filter(Boolean).join(": ");
+  }
+
   function deviceId() {
     let id = localStorage.getItem(DEVICE_KEY);
     if (!id) {
@@ -323,6 +396,18 @@
         for await (const chatEvent of serverSentEvents(response)) {
           if (chatEvent.type === "thread.created") threadId = chatEvent.thread.id;
           if (chatEvent.type === "progress_update" && !streamed) answer.textContent = chatEvent.text || "…";
+          if (chatEvent.type === "thread.item.added" && chatEvent.item.type === "workflow") {
+            const { id, workflow } = chatEvent.item;
+            workflow.tasks.forEach((task, index) => showWorkflowTask(answer, id, index, task));
+          }
+          if (chatEvent.type === "thread.item.updated" && chatEvent.update.type.startsWith("workflow.task.")) {
+            showWorkflowTask(answer, chatEvent.item_id, chatEvent.update.task_index, chatEvent.update.task);
+          }
+          if (chatEvent.type === "thread.item.removed") {
+            answer.parentElement.querySelectorAll("ul.activity").forEach((ul) => {
+              if (ul.dataset.item === chatEvent.item_id) ul.remove();
+            });
+          }
           if (chatEvent.type === "thread.item.updated" && chatEvent.update.type === "assistant_message.content_part.text_delta") {
             streamed += chatEvent.update.delta;
             answer.textContent = streamed;
@@ -382,7 +467,7 @@
     const fetchWithToken = authorizedFetch(auth, config.chatkit.url);
     setStatus("Loading the chat…");
     try {
-      await mountChatKit(config.chatkit, fetchWithToken);
+      await mountChatKit(config.chatkit, fetchWithToken, taskEntities(auth, config.chatkit.url));
       setStatus("");
     } catch (error) {
       setStatus("");

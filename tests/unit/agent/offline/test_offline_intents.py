@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from task_assistant.agent.offline import Intent, ordinal_of, parse_intent
+from task_assistant.agent.offline.naming import reference_answer
 
 ID1 = "01JD0000000000000000000001"
 
@@ -44,6 +45,33 @@ ID1 = "01JD0000000000000000000001"
         ("remove call mom from my list", Intent("delete", ref="call mom")),
         ("get rid of the last one", Intent("delete", ref="last one")),
         (f"delete {ID1}", Intent("delete", ref=ID1)),
+        # Several new tasks in one message.
+        ("add three tasks: bread, eggs and jam", Intent("add", titles=("bread", "eggs", "jam"), expected=3)),
+        ("add tasks: salt and pepper, bread, jam", Intent("add", titles=("salt and pepper", "bread", "jam"))),
+        ("add two tasks: milk and eggs", Intent("add", titles=("milk", "eggs"), expected=2)),
+        ("add these: a; b; c", Intent("add", titles=("a", "b", "c"))),
+        ("add:\n- milk\n- eggs", Intent("add", titles=("milk", "eggs"))),
+        ("add buy milk and eggs", Intent("add", title="buy milk and eggs")),
+        # "the X one" and friends.
+        ("delete the milk one", Intent("delete", ref="milk")),
+        ("complete the one called call mom", Intent("complete", ref="call mom")),
+        ("reopen the done one", Intent("reopen", ref="done one")),
+        # Everything, and several at once.
+        ("I finished everything", Intent("complete", every="pending")),
+        ("mark all as done", Intent("complete", every="pending")),
+        ("I'm done with everything", Intent("complete", every="pending")),
+        ("reopen all", Intent("reopen", every="completed")),
+        ("delete everything", Intent("delete", every="all")),
+        ("clear my list", Intent("delete", every="all")),
+        ("delete all completed tasks", Intent("delete", every="completed")),
+        ("clear completed", Intent("delete", every="completed")),
+        ("complete the first and third ones", Intent("complete", refs=("first", "third"))),
+        ("delete #x7k2 and #p9qa", Intent("delete", refs=("#x7k2", "#p9qa"))),
+        ("mark buy milk and eggs as done", Intent("complete", ref="buy milk and eggs")),
+        # Answers to a question.
+        ("yes", Intent("yes")),
+        ("yes, delete them", Intent("yes")),
+        ("no, keep them", Intent("no")),
         ("hi", Intent("help")),
         ("what can you do?", Intent("help")),
         ("", Intent("help")),
@@ -65,7 +93,26 @@ def test_parse_intent(text: str, intent: Intent) -> None:
         ("3", 3),
         ("buy milk", None),
         ("the second task", 2),
+        ("number two", 2),
+        ("second to last one", -2),
+        ("#x7k2", None),
     ],
 )
 def test_ordinals(ref: str, position: int | None) -> None:
     assert ordinal_of(ref) == position
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("the first one", "first one"),
+        ("#x7k2", "#x7k2"),
+        ("the done one", "done one"),
+        ("I mean the second one", "second"),
+        ("2", "2"),
+        ("the milk one", None),
+        ("thanks", None),
+    ],
+)
+def test_a_bare_reference_answers_which_one(text: str, answer: str | None) -> None:
+    assert reference_answer(text) == answer

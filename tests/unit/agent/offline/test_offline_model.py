@@ -16,7 +16,7 @@ from openai.types.responses import (
 )
 
 from task_assistant.agent.listing import ListedTask, format_task_list
-from task_assistant.agent.offline import HELP_TEXT, OfflineModel
+from task_assistant.agent.offline import HELP_TEXT, OfflineModel, with_offline_note
 
 ID1, ID2, ID3 = "01JD0000000000000000000001", "01JD0000000000000000000002", "01JD0000000000000000000003"
 
@@ -80,7 +80,8 @@ async def test_calls_the_tool_then_replies_from_its_result() -> None:
         "output": json.dumps({"task": {"id": ID1, "title": "buy milk", "completed": False}}),
     }
     reply = await _step([_user("add buy milk"), call.model_dump(), output])
-    assert _text(reply) == "Added \u201cbuy milk\u201d to your list."
+    # The first answer of a thread says, once, that this is the offline assistant.
+    assert _text(reply) == with_offline_note("Added \u201cbuy milk\u201d to your list.")
 
 
 async def test_ordinal_uses_the_latest_list_in_the_conversation() -> None:
@@ -103,11 +104,11 @@ async def test_tool_error_text_becomes_an_apology() -> None:
         "output": "No task found for 'walk dog'.",
     }
     reply = await _step([_user("complete walk dog"), call.model_dump(), output])
-    assert _text(reply) == "Sorry, I couldn't do that: No task found for 'walk dog'."
+    assert _text(reply) == with_offline_note("Sorry, I couldn't do that: No task found for 'walk dog'.")
 
 
 async def test_help_for_unknown_input() -> None:
-    assert _text(await _step([_user("sing me a song")])) == HELP_TEXT
+    assert _text(await _step([_user("sing me a song")])) == with_offline_note(HELP_TEXT)
 
 
 async def test_streams_several_deltas_and_a_complete_response() -> None:
@@ -129,7 +130,7 @@ async def test_streams_several_deltas_and_a_complete_response() -> None:
     types = [e.type for e in events]
     assert types[0] == "response.created" and types[-1] == "response.completed"
     deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
-    assert len(deltas) >= 3 and "".join(deltas) == HELP_TEXT
+    assert len(deltas) >= 3 and "".join(deltas) == with_offline_note(HELP_TEXT)
     assert isinstance(events[-1], ResponseCompletedEvent)
     completed = events[-1].response
     assert completed.status == "completed" and len(completed.output) == 1
