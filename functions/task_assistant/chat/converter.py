@@ -124,9 +124,11 @@ class TaskThreadItemConverter(ThreadItemConverter):
         self, thread_items: Sequence[ThreadItem] | ThreadItem
     ) -> list[TResponseInputItem]:
         items = list(thread_items) if isinstance(thread_items, Sequence) else [thread_items]
+        # What the tools did (a workflow) is no answer: a message followed only by one is still unanswered.
+        exchange = [item for item in items if not isinstance(item, WorkflowItem)]
         self._unanswered = {
             item.id
-            for item, following in pairwise(items)
+            for item, following in pairwise(exchange)
             if isinstance(item, UserMessageItem) and isinstance(following, UserMessageItem)
         }
         return await super().to_agent_input(items)

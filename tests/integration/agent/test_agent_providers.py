@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 import pytest
 from agent_chat import PNG, ChatClient, openai_settings, upload
-from chatkit.types import AssistantMessageItem, ThreadItem, UserMessageItem, WidgetItem
+from chatkit.types import AssistantMessageItem, ThreadItem, UserMessageItem, WidgetItem, WorkflowItem
 from fake_openai import Break, Call, Fail, FakeOpenAI, Text
 
 from task_assistant.agent.listing import format_task_list
+from task_assistant.chat.activity import activity_line
 from task_assistant.chat.converter import UNANSWERED_NOTE
 from task_assistant.chat.ids import ID_PATTERN
 from task_assistant.chat.run_errors import MODEL_FAILED_MESSAGE
@@ -55,8 +56,13 @@ def conversation_sent(api: Api, body: dict[str, Any]) -> list[tuple[str, list[st
 def conversation_stored(items: list[ThreadItem]) -> list[tuple[str, list[str]]]:
     """What the thread's items should reach the model as, in the same shape."""
     out: list[tuple[str, list[str]]] = []
-    for item, following in zip(items, [*items[1:], None], strict=True):
-        if isinstance(item, UserMessageItem) and isinstance(following, UserMessageItem):
+    exchange = [item for item in items if not isinstance(item, WorkflowItem)]
+    following_of = dict(zip([i.id for i in exchange], [*exchange[1:], None], strict=True))
+    for item in items:
+        following = following_of.get(item.id)
+        if isinstance(item, WorkflowItem):
+            out.append(("user", [activity_line(item) or ""]))  # what the tools did, one line
+        elif isinstance(item, UserMessageItem) and isinstance(following, UserMessageItem):
             # A message whose turn failed has no answer: the model is told not to act on it again.
             out.append(("user", [UNANSWERED_NOTE]))
         elif isinstance(item, UserMessageItem):
@@ -150,7 +156,9 @@ async def test_six_turns_with_tools_attachments_and_failures(
 
     # Every stored item has its own id, issued by the store.
     ids = [item.id for item in items]
-    assert len(ids) == len(set(ids)) == 12, [i.type for i in items]
+    # 12 messages and widgets, plus a workflow for each of the three turns whose tools changed tasks.
+    assert len(ids) == len(set(ids)) == 15, [i.type for i in items]
+    assert [i.type for i in items].count("workflow") == 3
     assert all(ID_PATTERN.match(item_id) for item_id in ids), ids
     assert "__fake_id__" not in json.dumps([i.model_dump(mode="json") for i in items])
 

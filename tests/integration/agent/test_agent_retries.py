@@ -7,6 +7,7 @@ import json
 from agent_chat import ChatClient, Events
 from fake_openai import Call, FakeOpenAI, Text
 
+from task_assistant.agent.offline.replies import with_offline_note
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.context import RequestContext
 
@@ -39,9 +40,11 @@ async def test_retrying_an_add_does_not_add_again(
     for _ in range(2):
         again = await _retry(alice, thread_id, asked)
         assert not again.errors, again.errors
-        assert again.reply == "Added \u201cbuy milk\u201d to your list."
+        # The regenerated answer is still the thread's first reply, so it carries the offline note.
+        assert again.reply == with_offline_note("Added \u201cbuy milk\u201d to your list.")
         assert await alice.tasks() == [added], "still exactly the one task, untouched"
-    assert [i.type for i in await alice.items(thread_id)] == ["user_message", "assistant_message"]
+    kinds = [i.type for i in await alice.items(thread_id)]
+    assert kinds == ["user_message", "workflow", "assistant_message"], "one answer, one record of the add"
 
 
 async def test_retrying_a_complete_or_a_delete_does_not_repeat_it(

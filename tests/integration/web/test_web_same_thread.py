@@ -98,8 +98,13 @@ def test_concurrent_messages_into_one_thread_are_each_answered_on_their_own(
     assert len(ids) == len(set(ids))  # every item stored once
     kinds = [item["type"] for item in items]
     assert kinds.count("user_message") == kinds.count("assistant_message") == CONCURRENT_MESSAGES + 1
+    # What each turn's tools did sits between its question and its answer.
+    for n, kind in enumerate(kinds):
+        if kind == "workflow":
+            assert kinds[n - 1] == "user_message" and kinds[n + 1] == "assistant_message", kinds
     # A reload shows every answer right under its own question.
-    for question, answer in zip(items[2::2], items[3::2], strict=True):
+    exchanges = [item for item in items if item["type"] != "workflow"]
+    for question, answer in zip(exchanges[2::2], exchanges[3::2], strict=True):
         assert question["type"] == "user_message" and answer["type"] == "assistant_message", kinds
         asked = question["content"][0]["text"].removeprefix("add ")
         assert asked in assistant_text([answer]), (asked, answer)
