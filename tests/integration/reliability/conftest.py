@@ -7,6 +7,7 @@ The helpers of the web tests (``web_helpers``: uvicorn on a free port, the paced
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
-from task_assistant.local.embedded import EmbeddedAWS  # noqa: E402
-from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer  # noqa: E402
-from task_assistant.settings import Settings  # noqa: E402
+from task_assistant.local.embedded import EmbeddedAWS
+from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
+from task_assistant.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +48,9 @@ def base_settings(settings: Settings, jwks_server: JWKSServer) -> Settings:
 @pytest.fixture(scope="session")
 def aws_endpoint(embedded_aws: EmbeddedAWS) -> str:
     return embedded_aws.endpoint_url
+
+
+@pytest.fixture
+def user() -> str:
+    """A user name no other test uses."""
+    return f"user-{uuid.uuid4().hex[:12]}"

@@ -97,7 +97,7 @@ class FaultProxy:
         self.stop()
 
     def outage_after(self, requests: int, seconds: float) -> None:
-        """Be ``down`` for ``seconds`` from the ``requests``-th request on (an outage in the middle of a run)."""
+        """Be ``down`` for ``seconds`` from the ``requests``-th request on (an outage mid-run)."""
         self._outage = (requests, seconds)
 
     def _draw(self) -> str:

@@ -44,7 +44,12 @@ def message_for(user: str, turn: int) -> str:
 
 
 def user_input(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "input_text", "text": text}], "quoted_text": "", "attachments": [], "inference_options": {}}
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "quoted_text": "",
+        "attachments": [],
+        "inference_options": {},
+    }
 
 
 @dataclass
@@ -67,7 +72,11 @@ class TurnRecord:
 
     def _done(self, kind: str) -> dict[str, Any] | None:
         return next(
-            (e["item"] for e in self.events if e.get("type") == "thread.item.done" and e["item"]["type"] == kind),
+            (
+                e["item"]
+                for e in self.events
+                if e.get("type") == "thread.item.done" and e["item"]["type"] == kind
+            ),
             None,
         )
 
@@ -86,7 +95,7 @@ class TurnRecord:
 
     @property
     def outcome(self) -> Outcome:
-        """completed: answered, no error; clean_error: a retryable error event, or 503/429 with Retry-After."""
+        """completed: answered, no error; clean_error: a retryable error event, or 503/429 + Retry-After."""
         if self.transport_error is not None:
             return "unclean"
         if self.status != 200:
@@ -102,13 +111,18 @@ def text_of(item: dict[str, Any]) -> str:
     return "".join(part.get("text", "") for part in item.get("content", []))
 
 
-async def _turn(client: httpx.AsyncClient, token: str, user: str, index: int, thread_id: str | None) -> TurnRecord:
+async def _turn(
+    client: httpx.AsyncClient, token: str, user: str, index: int, thread_id: str | None
+) -> TurnRecord:
     record = TurnRecord(user=user, index=index, thread_id=thread_id)
     text = message_for(user, index)
     if thread_id is None:
         body: dict[str, Any] = {"type": "threads.create", "params": {"input": user_input(text)}}
     else:
-        body = {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input(text)}}
+        body = {
+            "type": "threads.add_user_message",
+            "params": {"thread_id": thread_id, "input": user_input(text)},
+        }
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {token}"}
     try:
@@ -239,7 +253,9 @@ async def audit(url: str, tokens: dict[str, str], records: Sequence[TurnRecord])
     return result
 
 
-def _stored_messages(result: Audit, user: str, thread_id: str, items: list[dict[str, Any]], titles: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _stored_messages(
+    result: Audit, user: str, thread_id: str, items: list[dict[str, Any]], titles: dict[str, str]
+) -> dict[str, dict[str, Any]]:
     by_id: dict[str, dict[str, Any]] = {}
     for item in items:
         if item["id"] in by_id:
@@ -263,7 +279,9 @@ def _stored_messages(result: Audit, user: str, thread_id: str, items: list[dict[
                 if owner is not None and owner != user:
                     result.add("cross_user", f"{user}'s answer mentions {mentioned!r} of {owner}")
                 elif mentioned != current:
-                    result.add("misattributed", f"answer to {current!r} in {thread_id} is about {mentioned!r}")
+                    result.add(
+                        "misattributed", f"answer to {current!r} in {thread_id} is about {mentioned!r}"
+                    )
     return by_id
 
 
@@ -292,7 +310,9 @@ async def _audit_threads(
                 result.add("lost", f"{user} turn {record.index}: acknowledged {what} {item_id} not stored")
 
 
-async def _audit_tasks(result: Audit, reader: _Reader, user: str, mine: list[TurnRecord], titles: dict[str, str]) -> None:
+async def _audit_tasks(
+    result: Audit, reader: _Reader, user: str, mine: list[TurnRecord], titles: dict[str, str]
+) -> None:
     tasks = await reader.tasks()
     result.tasks += len(tasks)
     counted = Counter(t["title"] for t in tasks)
@@ -308,7 +328,9 @@ async def _audit_tasks(result: Audit, reader: _Reader, user: str, mine: list[Tur
         reply = record.reply
         for title in ADDED.findall(text_of(reply)) if reply else []:
             if title not in counted:
-                result.add("lost", f"{user} turn {record.index}: answer said {title!r} was added; no such task")
+                result.add(
+                    "lost", f"{user} turn {record.index}: answer said {title!r} was added; no such task"
+                )
 
 
 def outcome_counts(records: Sequence[TurnRecord]) -> dict[str, int]:

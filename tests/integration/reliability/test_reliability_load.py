@@ -24,15 +24,21 @@ def _tokens(issuer: LocalIssuer, tag: str, users: int) -> dict[str, str]:
 
 
 def _app(settings: Settings) -> object:
-    return create_app(settings, door="function_url", services=Services(settings, chatkit_factory=chatkit_factory()))
+    return create_app(
+        settings, door="function_url", services=Services(settings, chatkit_factory=chatkit_factory())
+    )
 
 
-async def test_concurrent_users_lose_duplicate_and_mix_up_nothing(base_settings: Settings, issuer: LocalIssuer) -> None:
+async def test_concurrent_users_lose_duplicate_and_mix_up_nothing(
+    base_settings: Settings, issuer: LocalIssuer
+) -> None:
     tokens = _tokens(issuer, "load", USERS)
     with serve(_app(base_settings)) as url:
         records = await run_load(url, tokens, TURNS)
         assert outcome_counts(records) == {"completed": USERS * TURNS, "clean_error": 0, "unclean": 0}, [
-            (r.user, r.index, r.status, r.error_event, r.transport_error) for r in records if r.outcome != "completed"
+            (r.user, r.index, r.status, r.error_event, r.transport_error)
+            for r in records
+            if r.outcome != "completed"
         ]
         report = await audit(url, tokens, records)
     assert report.counts() == NOTHING_WRONG, report.findings
@@ -68,6 +74,8 @@ async def test_throttling_and_an_outage_mid_run_end_turns_cleanly_inside_the_bud
     assert faults["throttle"] > 0 and faults["down"] > 0, faults
     assert outcomes["clean_error"] > 0 and outcomes["completed"] > 0, outcomes
     for record in records:
-        budget = settings.stream_deadline_seconds if record.status == 200 else settings.request_deadline_seconds
+        budget = (
+            settings.stream_deadline_seconds if record.status == 200 else settings.request_deadline_seconds
+        )
         assert record.seconds < budget + 1.0, (record.user, record.index, record.seconds)
     assert report.counts() == NOTHING_WRONG, report.findings
