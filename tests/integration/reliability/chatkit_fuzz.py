@@ -61,11 +61,25 @@ def _hints(model: type[BaseModel]) -> dict[str, Any]:
 def shaped(annotation: Any, known_ids: st.SearchStrategy[str], depth: int = 0) -> st.SearchStrategy[Any]:
     """JSON values shaped like ``annotation`` (a chatkit type)."""
     annotation = _unwrap(annotation)
-    origin = get_origin(annotation)
     if depth > _MAX_DEPTH:
         return scalars
     if annotation is Any or annotation is object:
         return json_values
+    container = _container(annotation, known_ids, depth)
+    if container is not None:
+        return container
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _model(annotation, known_ids, depth)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return st.sampled_from([member.value for member in annotation])
+    return _scalar(annotation)
+
+
+def _container(
+    annotation: Any, known_ids: st.SearchStrategy[str], depth: int
+) -> st.SearchStrategy[Any] | None:
+    """Literals, unions, lists and dicts; None for anything else."""
+    origin = get_origin(annotation)
     if origin is typing.Literal:
         return st.sampled_from(get_args(annotation))
     if origin in (typing.Union, types.UnionType):
@@ -76,11 +90,7 @@ def shaped(annotation: Any, known_ids: st.SearchStrategy[str], depth: int = 0) -
     if origin is dict or annotation is dict:
         args = get_args(annotation) or (str, Any)
         return st.dictionaries(st.text(max_size=8), shaped(args[1], known_ids, depth + 1), max_size=3)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _model(annotation, known_ids, depth)
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return st.sampled_from([member.value for member in annotation])
-    return _scalar(annotation)
+    return None
 
 
 def _scalar(annotation: Any) -> st.SearchStrategy[Any]:
