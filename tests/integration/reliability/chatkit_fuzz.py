@@ -6,6 +6,8 @@ and every required field, optional ones half of the time. Ids can be swapped for
 (``known_ids``), so requests get past the 404s into the store and the agent. On top, a share of bodies
 is mutated (a field dropped, retyped or replaced by arbitrary JSON) or is not a request at all.
 Hypothesis's own ``from_type`` cannot build these models: several fields are typed ``Any``.
+:func:`send_chatkit` sends one body (reading a stream to its end); :func:`contract_problem` judges the
+answer.
 
 Used by the reliability tests (a small count) and ``bench/reliability_bench.py`` (thousands).
 """
@@ -13,12 +15,14 @@ Used by the reliability tests (a small count) and ``bench/reliability_bench.py``
 from __future__ import annotations
 
 import enum
+import json
 import types
 import typing
 from datetime import datetime
 from functools import cache
 from typing import Any, get_args, get_origin
 
+import httpx
 from chatkit.types import ChatKitReq
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -151,3 +155,33 @@ def chatkit_bodies(known_ids: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
         shaped_requests.flatmap(mutated),
         json_values,
     )
+
+
+# --- sending and judging --------------------------------------------------------------------------
+
+
+def send_chatkit(client: httpx.Client, body: Any) -> tuple[int, list[dict[str, Any]], bytes]:
+    """POST ``body``; the status, the SSE events (streams are read to the end) and the raw body."""
+    with client.stream("POST", "/chatkit", content=json.dumps(body).encode()) as response:
+        raw = response.read()
+    events = []
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        events = [json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")]
+    return response.status_code, events, raw
+
+
+def contract_problem(status: int, events: list[dict[str, Any]], raw: bytes) -> str | None:
+    """What is wrong with an answer, or None: 5xx, an error that is not the JSON contract, a bare
+    ``stream.error`` (a fault of ours hidden in a 200)."""
+    if status >= 500:
+        return f"{status}: {raw[:300]!r}"
+    if status >= 400:
+        try:
+            error = json.loads(raw).get("error", {})
+        except ValueError:
+            return f"{status} with a body that is not JSON: {raw[:300]!r}"
+        if not (error.get("code") and error.get("message")):
+            return f"{status} without the error contract: {raw[:300]!r}"
+    if any(e.get("type") == "error" and e.get("code") == "stream.error" for e in events):
+        return f"stream.error in a stream: {raw[-300:]!r}"
+    return None

@@ -100,6 +100,13 @@ class FaultProxy:
         """Be ``down`` for ``seconds`` from the ``requests``-th request on (an outage mid-run)."""
         self._outage = (requests, seconds)
 
+    def heal(self) -> None:
+        """No more faults: pass every request on (an outage in progress or scheduled ends now)."""
+        self.throttle_rate = 0.0
+        self.mode = "pass"
+        self._outage = None
+        self._outage_ends = 0.0
+
     def _draw(self) -> str:
         if self._outage is not None and sum(self.counts.values()) >= self._outage[0]:
             self._outage_ends = time.monotonic() + self._outage[1]

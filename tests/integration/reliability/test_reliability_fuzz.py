@@ -7,14 +7,13 @@ A small count here; ``bench/reliability_bench.py`` runs over 10,000 cases.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from chatkit_fuzz import chatkit_bodies
+from chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -58,30 +57,6 @@ def known_ids(fuzz_url: str, issuer: LocalIssuer) -> list[str]:
     task = chat.client.get("/tasks").json()["tasks"][0]["id"]
     chat.close()
     return [thread, *items, task]
-
-
-def send_chatkit(client: httpx.Client, body: Any) -> tuple[int, list[dict[str, Any]], bytes]:
-    """POST ``body``; the status, the SSE events (streams are read to the end) and the raw body."""
-    with client.stream("POST", "/chatkit", content=json.dumps(body).encode()) as response:
-        raw = response.read()
-    events = []
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        events = [json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")]
-    return response.status_code, events, raw
-
-
-def contract_problem(status: int, events: list[dict[str, Any]], raw: bytes) -> str | None:
-    """What is wrong with an answer, or None: 5xx, an error that is not the JSON contract, a bare
-    ``stream.error`` (a fault of ours hidden in a 200)."""
-    if status >= 500:
-        return f"{status}: {raw[:300]!r}"
-    if status >= 400:
-        error = json.loads(raw).get("error", {})
-        if not (error.get("code") and error.get("message")):
-            return f"{status} without the error contract: {raw[:300]!r}"
-    if any(e.get("type") == "error" and e.get("code") == "stream.error" for e in events):
-        return f"stream.error in a stream: {raw[-300:]!r}"
-    return None
 
 
 @settings(max_examples=CHATKIT_CASES, deadline=None, suppress_health_check=list(HealthCheck), database=None)

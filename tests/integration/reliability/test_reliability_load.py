@@ -62,7 +62,7 @@ async def test_throttling_and_an_outage_mid_run_end_turns_cleanly_inside_the_bud
             proxy.throttle_rate = 0.2
             proxy.outage_after(requests=60, seconds=0.3)
             records = await run_load(url, tokens, TURNS)
-            proxy.throttle_rate = 0.0
+            proxy.heal()
             faults = dict(proxy.counts)
             report = await audit(url, tokens, records)
     outcomes = outcome_counts(records)
