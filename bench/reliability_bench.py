@@ -33,7 +33,7 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -99,14 +99,14 @@ class Bench:
 
     # --- 1 and 2 ----------------------------------------------------------------------------------
 
-    def load(self, users: int, turns: int, *, faults: bool) -> dict[str, Any]:
-        tokens = self.tokens("f" if faults else "u", users)
+    def load(self, users: int, turns: int, *, throttle: float = 0.0, outage: bool = False) -> dict[str, Any]:
+        tokens = self.tokens(f"t{int(throttle * 100)}{'o' if outage else ''}x", users)
         with FaultProxy(self.aws.endpoint_url, seed=20) as proxy:
             settings = self.settings(dynamodb_endpoint_url=proxy.url)
             with app_at(settings) as url:
-                if faults:
-                    proxy.throttle_rate = 0.2
-                    # The outage starts a third of the way through (about 8 DynamoDB requests per turn).
+                proxy.throttle_rate = throttle
+                if outage:
+                    # Down for 1 s a third of the way through (about 8 DynamoDB requests per turn).
                     proxy.outage_after(requests=users * turns * 8 // 3, seconds=1.0)
                 started = time.monotonic()
                 records = asyncio.run(run_load(url, tokens, turns))
@@ -196,7 +196,8 @@ class Bench:
 
     def _timed_turn(self, url: str, thread: str | None) -> tuple[str, float]:
         # Built before timing (as on a warm instance): building the ChatKit server takes seconds.
-        httpx.post(f"{url}/chatkit", json={"type": "threads.list", "params": {}}, headers=self._headers())
+        warm = {"type": "threads.list", "params": {}}
+        httpx.post(f"{url}/chatkit", json=warm, headers=self._headers(), timeout=300)
         params: dict[str, Any] = {"input": user_message("hello")}
         kind = "threads.create" if thread is None else "threads.add_user_message"
         if thread is not None:
@@ -354,6 +355,29 @@ def print_fuzz(results: dict[str, Any]) -> None:
             print(f"  - {problem[:300]}")
 
 
+def run(bench: Bench, args: argparse.Namespace, only: set[str]) -> None:
+    users, turns = args.users, args.turns
+    if "load" in only:
+        log("load...")
+        print_load(f"Load: {users} users x {turns} turns at once", bench.load(users, turns))
+    if "faults" in only:
+        log("faults...")
+        print_load(
+            "Faults: the same load, DynamoDB throttling 20 % of requests",
+            bench.load(users, turns, throttle=0.2),
+        )
+        print_load(
+            "Faults: the same load, DynamoDB throttling 20 % of requests and down for 1 s mid-run",
+            bench.load(users, turns, throttle=0.2, outage=True),
+        )
+    if "budgets" in only:
+        log("budgets...")
+        print_budgets(bench.budgets())
+    if "fuzz" in only:
+        log("fuzz...")
+        print_fuzz(bench.fuzz(args.chatkit_cases, args.tasks_cases))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
@@ -366,25 +390,9 @@ def main() -> int:
     logging.disable(logging.CRITICAL)  # the app logs every injected fault; the figures are the output
     issuer = LocalIssuer.generate()
     jwks = issuer.serve_jwks()
-    steps: dict[str, Callable[[Bench], None]] = {
-        "load": lambda b: print_load(
-            f"Load: {args.users} users x {args.turns} turns at once",
-            b.load(args.users, args.turns, faults=False),
-        ),
-        "faults": lambda b: print_load(
-            "Faults: the same load, DynamoDB throttling 20 % of requests and down for 1 s mid-run",
-            b.load(args.users, args.turns, faults=True),
-        ),
-        "budgets": lambda b: print_budgets(b.budgets()),
-        "fuzz": lambda b: print_fuzz(b.fuzz(args.chatkit_cases, args.tasks_cases)),
-    }
     try:
         with EmbeddedAWS(prefix="relbench") as aws:
-            bench = Bench(aws, issuer, jwks.url)
-            for name, step in steps.items():
-                if name in only:
-                    log(f"{name}...")
-                    step(bench)
+            run(Bench(aws, issuer, jwks.url), args, only)
     finally:
         jwks.stop()
     return 0
