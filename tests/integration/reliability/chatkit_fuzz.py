@@ -166,7 +166,9 @@ def send_chatkit(client: httpx.Client, body: Any) -> tuple[int, list[dict[str, A
         raw = response.read()
     events = []
     if response.headers.get("content-type", "").startswith("text/event-stream"):
-        events = [json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")]
+        # SSE lines end at CR or LF only; str.splitlines would also split inside JSON strings at U+2028.
+        lines = raw.decode().replace("\r\n", "\n").split("\n")
+        events = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
     return response.status_code, events, raw
 
 
