@@ -23,7 +23,7 @@ from typing import Any, Literal, cast
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
 from chatkit.store import NotFoundError
-from chatkit.types import Attachment, ImageAttachment, UserMessageItem, WidgetItem
+from chatkit.types import Attachment, ImageAttachment, UserMessageItem, UserMessageTagContent, WidgetItem
 from openai.types.responses import ResponseInputContentParam
 from openai.types.responses.response_input_item_param import Message
 
@@ -36,6 +36,8 @@ INLINE_MAX_BYTES = 8 * 1024 * 1024
 """Largest attachment sent inline as a data URL (providers cap request sizes)."""
 TEXT_INLINE_MAX_CHARS = 20_000
 """Longest text file inlined into the prompt; longer ones are cut with a marker."""
+TAG_TEXT_MAX_CHARS = 200
+"""Longest tag text repeated to the model as context."""
 
 _TEXT_TYPES = ("text/", "application/json", "application/csv", "application/xml", "application/x-yaml")
 
@@ -119,6 +121,12 @@ class TaskThreadItemConverter(ThreadItemConverter):
             annotated.append(_text(f"{ATTACHMENT_NOTE_PREFIX}{attachment.name} ({attachment.mime_type})"))
             annotated.append(part)
         return [cast(TResponseInputItem, {**first, "content": annotated}), *converted[1:]]
+
+    async def tag_to_message_content(self, tag: UserMessageTagContent) -> ResponseInputContentParam:
+        # The base class raises here, which failed every later turn of a thread holding a tagged message
+        # (found by fuzzing). The typed text already shows the tag as "@<text>"; its data comes from the
+        # client and is not passed on.
+        return _text(f"The user tagged \u201c{tag.text[:TAG_TEXT_MAX_CHARS]}\u201d.")
 
     async def widget_to_input(self, item: WidgetItem) -> TResponseInputItem | list[TResponseInputItem] | None:
         rows = rows_of(item.widget)

@@ -41,7 +41,7 @@ DEADLINE_MESSAGE = (
     "This answer took too long and was stopped; what was already written is saved. Try again in a moment."
 )
 DEPENDENCY_MESSAGE = (
-    "The assistant could not reach its storage in time, so this request was not finished. "
+    "The assistant's storage is busy or not answering, so this request was not finished. "
     "Try again in a moment."
 )
 
