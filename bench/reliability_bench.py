@@ -46,8 +46,8 @@ sys.path[:0] = [
     str(ROOT / "tests" / "integration" / "web"),
 ]
 
-from chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit  # noqa: E402
 from fault_injection import FaultProxy, StallServer, closed_port_url  # noqa: E402
+from fuzz_runs import FuzzReport, fuzz_chatkit, fuzz_tasks, known_ids  # noqa: E402
 from load_audit import audit, outcome_counts, percentile, run_load  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from web_helpers import ChatKitCaller, chatkit_factory, serve, user_message  # noqa: E402
@@ -225,90 +225,13 @@ class Bench:
 
     # --- 4 -----------------------------------------------------------------------------------------
 
-    def fuzz(self, chatkit_cases: int, tasks_cases: int) -> dict[str, Any]:
-        import schemathesis
-        from hypothesis import HealthCheck, Phase, given, settings
-        from hypothesis import strategies as st
-        from schemathesis import GenerationMode
-
+    def fuzz(self, chatkit_cases: int, tasks_cases: int) -> dict[str, FuzzReport]:
         owner = self.issuer.mint("fuzz-owner")
-        results: dict[str, Any] = {}
         with app_at(self.settings(rate_limit_per_minute=0)) as url:
-            chat = ChatKitCaller(url, owner)
-            thread, _ = chat.new_thread("add water the plants")
-            chat.stream(
-                "threads.add_user_message", {"thread_id": thread, "input": user_message("list my tasks")}
-            )
-            ids = [
-                thread,
-                *(i["id"] for i in chat.items(thread)),
-                chat.client.get("/tasks").json()["tasks"][0]["id"],
-            ]
-            chat.close()
-            once = settings(
-                max_examples=chatkit_cases,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            statuses: Counter[int] = Counter()
-            problems: list[str] = []
-            client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {owner}"}, timeout=120)
-
-            @once
-            @given(chatkit_bodies(st.sampled_from(ids)))
-            def chatkit_case(body: Any) -> None:
-                status, events, raw = send_chatkit(client, body)
-                statuses[status] += 1
-                problem = contract_problem(status, events, raw)
-                if problem:
-                    problems.append(problem)
-
-            started = time.monotonic()
-            chatkit_case()
-            results["chatkit"] = (
-                sum(statuses.values()),
-                dict(statuses),
-                problems,
-                time.monotonic() - started,
-            )
-            log(f"  chatkit fuzz: {sum(statuses.values())} cases")
-
-            schema = schemathesis.openapi.from_url(f"{url}/openapi.json").include(path_regex="^/tasks")
-            cases = st.one_of(
-                schema.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                schema.as_strategy(generation_mode=GenerationMode.NEGATIVE),
-            )
-            task_statuses: Counter[int] = Counter()
-            task_problems: list[str] = []
-            headers = {"Authorization": f"Bearer {self.issuer.mint('fuzz-tasks')}"}
-
-            @settings(
-                max_examples=tasks_cases,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(cases)
-            def tasks_case(case: Any) -> None:
-                response = case.call(base_url=url, headers=headers)
-                task_statuses[response.status_code] += 1
-                problem = contract_problem(response.status_code, [], response.content)
-                if problem:
-                    task_problems.append(f"{case.operation.label}: {problem}")
-
-            started = time.monotonic()
-            tasks_case()
-            results["tasks"] = (
-                sum(task_statuses.values()),
-                dict(task_statuses),
-                task_problems,
-                time.monotonic() - started,
-            )
-            client.close()
-        return results
+            chatkit = fuzz_chatkit(url, owner, known_ids(url, owner), chatkit_cases)
+            log(f"  chatkit fuzz: {chatkit.cases} cases")
+            tasks = fuzz_tasks(url, self.issuer.mint("fuzz-tasks"), tasks_cases)
+        return {"chatkit": chatkit, "tasks": tasks}
 
 
 def _error_kind(record: Any) -> str:
@@ -339,21 +262,22 @@ def print_load(title: str, row: dict[str, Any]) -> None:
         )
 
 
-def print_fuzz(results: dict[str, Any]) -> None:
+def print_fuzz(results: dict[str, FuzzReport]) -> None:
     print("\n### Fuzzing\n")
     print("| target | cases | 5xx | outside the contract | statuses | seconds |")
     print("|---|---:|---:|---:|---|---:|")
-    for label, key in (
-        ("/chatkit bodies from chatkit's types (Hypothesis)", "chatkit"),
-        ("/tasks from OpenAPI (Schemathesis)", "tasks"),
-    ):
-        if key not in results:
-            continue
-        count, statuses, problems, seconds = results[key]
-        fives = sum(n for s, n in statuses.items() if s >= 500)
-        shown = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
-        print(f"| {label} | {count} | {fives} | {len(problems)} | {shown} | {seconds:.0f} |")
-        for problem in problems[:5]:
+    labels = {
+        "chatkit": "/chatkit bodies from chatkit's types (Hypothesis)",
+        "tasks": "/tasks from OpenAPI (Schemathesis)",
+    }
+    for key, report in results.items():
+        fives = sum(n for s, n in report.statuses.items() if s >= 500)
+        shown = ", ".join(f"{s}: {n}" for s, n in sorted(report.statuses.items()))
+        print(
+            f"| {labels[key]} | {report.cases} | {fives} | {len(report.problems)} | {shown} | "
+            f"{report.seconds:.0f} |"
+        )
+        for problem in report.problems[:5]:
             print(f"  - {problem[:300]}")
 
 

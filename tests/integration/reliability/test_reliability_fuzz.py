@@ -14,12 +14,13 @@ import httpx
 import pytest
 import schemathesis
 from chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit
+from fuzz_runs import known_ids, tasks_cases
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from web_helpers import ChatKitCaller, chatkit_factory, serve, user_message
+from web_helpers import chatkit_factory, serve
 
-from task_assistant.local.token_issuer import LocalIssuer
+from task_assistant.local.embedded import EmbeddedAWS
+from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
 from task_assistant.web.services import Services
@@ -29,9 +30,7 @@ TASKS_CASES = 150
 
 
 @pytest.fixture(scope="module")
-def fuzz_url(embedded_aws: Any, jwks_server: Any) -> Iterator[str]:
-    from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER
-
+def fuzz_url(embedded_aws: EmbeddedAWS, jwks_server: JWKSServer) -> Iterator[str]:
     settings: Settings = embedded_aws.create_resources("fuzz-reliability").model_copy(
         update={
             "jwt_issuer": LOCAL_ISSUER,
@@ -48,23 +47,17 @@ def fuzz_url(embedded_aws: Any, jwks_server: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def known_ids(fuzz_url: str, issuer: LocalIssuer) -> list[str]:
+def owned_ids(fuzz_url: str, issuer: LocalIssuer) -> list[str]:
     """Ids of the fuzzing user's own thread, items and task, so generated requests reach the store."""
-    chat = ChatKitCaller(fuzz_url, issuer.mint("fuzz-owner"))
-    thread, _ = chat.new_thread("add water the plants")
-    chat.stream("threads.add_user_message", {"thread_id": thread, "input": user_message("list my tasks")})
-    items = [item["id"] for item in chat.items(thread)]
-    task = chat.client.get("/tasks").json()["tasks"][0]["id"]
-    chat.close()
-    return [thread, *items, task]
+    return known_ids(fuzz_url, issuer.mint("fuzz-owner"))
 
 
 @settings(max_examples=CHATKIT_CASES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data())
 def test_chatkit_bodies_generated_from_chatkit_types_never_fail_on_our_side(
-    fuzz_url: str, issuer: LocalIssuer, known_ids: list[str], data: st.DataObject
+    fuzz_url: str, issuer: LocalIssuer, owned_ids: list[str], data: st.DataObject
 ) -> None:
-    body = data.draw(chatkit_bodies(st.sampled_from(known_ids)), label="body")
+    body = data.draw(chatkit_bodies(st.sampled_from(owned_ids)), label="body")
     headers = {"Authorization": f"Bearer {issuer.mint('fuzz-owner')}"}
     with httpx.Client(base_url=fuzz_url, headers=headers, timeout=60) as client:
         status, events, raw = send_chatkit(client, body)
@@ -72,17 +65,16 @@ def test_chatkit_bodies_generated_from_chatkit_types_never_fail_on_our_side(
 
 
 @pytest.fixture(scope="module")
-def tasks_schema(fuzz_url: str) -> Any:
-    return schemathesis.openapi.from_url(f"{fuzz_url}/openapi.json").include(path_regex="^/tasks")
+def tasks_schema_cases(fuzz_url: str) -> Any:
+    return tasks_cases(fuzz_url)
 
 
 @settings(max_examples=TASKS_CASES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data())
 def test_tasks_requests_generated_from_the_openapi_schema_never_answer_5xx(
-    fuzz_url: str, issuer: LocalIssuer, tasks_schema: Any, data: st.DataObject
+    fuzz_url: str, issuer: LocalIssuer, tasks_schema_cases: Any, data: st.DataObject
 ) -> None:
-    mode = data.draw(st.sampled_from([GenerationMode.POSITIVE, GenerationMode.NEGATIVE]), label="mode")
-    case = data.draw(tasks_schema.as_strategy(generation_mode=mode), label="case")
+    case = data.draw(tasks_schema_cases, label="case")
     response = case.call(base_url=fuzz_url, headers={"Authorization": f"Bearer {issuer.mint('fuzz-tasks')}"})
     problem = contract_problem(response.status_code, [], response.content)
     assert problem is None, (case.operation.label, case.path_parameters, case.query, case.body, problem)
