@@ -123,6 +123,19 @@ def resolve_layer_dir(scope: Construct, architecture: str) -> Path:
     return path
 
 
+#: What a request's deadline leaves of the API function's timeout (API Gateway's 29 s at most): a cold
+#: start's init and Mangum's own work.
+REQUEST_MARGIN_SECONDS = 4
+#: What a stream's deadline leaves of the streaming function's timeout: saving the partial answer (a few
+#: DynamoDB calls, each bounded by the client timeouts) and sending the closing error event.
+STREAM_MARGIN_SECONDS = 20
+
+
+def deadline_below(timeout_seconds: int, margin_seconds: int) -> int:
+    """A deadline ``margin_seconds`` under ``timeout_seconds`` (at most a fifth of it, at least 1 s under)."""
+    return timeout_seconds - max(1, min(margin_seconds, timeout_seconds // 5))
+
+
 def app_environment(config: EnvironmentConfig, data: Data, auth: Auth, page_url: str) -> dict[str, str]:
     """What both functions tell the app (its Settings fields) and Powertools."""
     return {
@@ -139,6 +152,9 @@ def app_environment(config: EnvironmentConfig, data: Data, auth: Auth, page_url:
             cors_origins=config.cors_origins,
             max_body_bytes=config.max_body_bytes,
             rate_limit_per_minute=config.rate_limit_per_minute,
+            # Each request's budget stays under its door's limit (see task_assistant.web.deadline).
+            request_deadline_seconds=deadline_below(config.api_timeout_seconds, REQUEST_MARGIN_SECONDS),
+            stream_deadline_seconds=deadline_below(config.streaming_timeout_seconds, STREAM_MARGIN_SECONDS),
             # The page (GET /): its public URL, where it signs in, and the widget's domain key.
             page_url=page_url,
             page_auth_domain=auth.domain.base_url(),

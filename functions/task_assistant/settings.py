@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     item_ttl_days: int | None = Field(None, ge=1, description="Expire chat data after N days (unset: keep).")
     presigned_url_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
     max_attachment_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    aws_connect_timeout_seconds: float = Field(
+        1.0, gt=0, le=60, description="Per attempt: opening a connection (TCP and TLS) to DynamoDB, S3, ..."
+    )
+    aws_read_timeout_seconds: float = Field(
+        2.0, gt=0, le=120, description="Per attempt: silence on an open AWS connection before giving up."
+    )
+    aws_max_attempts: int = Field(
+        3, ge=1, le=10, description="Attempts per AWS call, first included (botocore standard retry mode)."
+    )
 
     # Authentication (Cognito or the local issuer)
     jwt_issuer: str | None = Field(None, description="Expected `iss` claim.")
@@ -58,6 +67,12 @@ class Settings(BaseSettings):
     openai_api: Literal["responses", "chat_completions"] = Field(
         "responses", description="Which OpenAI API the provider speaks."
     )
+    model_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=900,
+        description="Per model request: the longest wait for the provider (to connect: at most 5 s).",
+    )
     history_max_items: int = Field(30, ge=1, le=500, description="Thread items sent to the model per turn.")
     openai_transcribe_model: str = Field(
         "gpt-4o-mini-transcribe",
@@ -75,6 +90,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     page_size_cap: int = Field(100, ge=1, le=1000)
     rate_limit_per_minute: int = Field(60, ge=0, description="Requests per user per minute (0: off).")
+    rate_limit_timeout_seconds: float = Field(
+        0.3, gt=0, le=5, description="Budget of the rate-limit check; past it the request is let through."
+    )
+    request_deadline_seconds: float = Field(
+        25.0,
+        gt=0,
+        le=900,
+        description="Budget of a request until its response starts (JSON answers, and streams until the "
+        "stream opens); past it: 503 with Retry-After. Keep it below the door's limit (API Gateway: 29 s).",
+    )
+    stream_deadline_seconds: float = Field(
+        280.0,
+        gt=0,
+        le=900,
+        description="Budget of a streamed ChatKit turn from request to last event; past it the turn is "
+        "stopped (the partial answer saved) and ends with an error event. Keep it below the streaming "
+        "function's timeout.",
+    )
 
     # The page to try the assistant in a browser (`GET /`, see task_assistant.web.page)
     page_url: str | None = Field(

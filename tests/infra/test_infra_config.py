@@ -83,3 +83,12 @@ def test_lwa_layer_arns() -> None:
     )
     with pytest.raises(ValueError, match="lwa_layer_arn"):
         lwa_layer_arn("cn-north-1", "arm64", 25)
+
+
+def test_deadlines_keep_a_margin_under_each_timeout() -> None:
+    from task_assistant_cdk.functions import deadline_below
+
+    assert deadline_below(29, 4) == 25  # API Gateway's 29 s
+    assert deadline_below(300, 20) == 280  # the streaming function's default
+    assert deadline_below(10, 20) == 8  # short timeouts keep a fifth
+    assert deadline_below(3, 4) == 2  # and at least a second

@@ -341,6 +341,8 @@ APP_VARIABLES = {
     "CORS_ORIGINS",
     "MAX_BODY_BYTES",
     "RATE_LIMIT_PER_MINUTE",
+    "REQUEST_DEADLINE_SECONDS",
+    "STREAM_DEADLINE_SECONDS",
     "ENVIRONMENT",
     "LOG_LEVEL",
     "PAGE_URL",
@@ -378,6 +380,12 @@ def test_app_environment_names_settings_fields_and_points_at_stack_resources(
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "TaskAssistant"
     assert env["POWERTOOLS_LOG_LEVEL"] == stack.config.log_level
     assert ("ITEM_TTL_DAYS" in env) == (stack.config.item_ttl_days is not None)
+    # Deadlines stay under each door's limit: API Gateway's 29 s (the API function's timeout) for
+    # requests, the streaming function's timeout for streams.
+    api_timeout = _function(synth, "api")["Properties"]["Timeout"]
+    streaming_timeout = _function(synth, "streaming")["Properties"]["Timeout"]
+    assert 0 < int(env["REQUEST_DEADLINE_SECONDS"]) < min(api_timeout, 29)
+    assert int(env["REQUEST_DEADLINE_SECONDS"]) < int(env["STREAM_DEADLINE_SECONDS"]) < streaming_timeout
 
 
 def test_function_logs_are_json_with_per_environment_retention(dev: Synthesized, prod: Synthesized) -> None:

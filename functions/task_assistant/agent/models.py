@@ -35,7 +35,7 @@ from task_assistant.settings import Settings
 
 if TYPE_CHECKING:
     from agents.models.interface import Model
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI, Timeout
 
 ModelKind = Literal["offline", "openai_responses", "openai_chat_completions"]
 
@@ -43,6 +43,23 @@ ModelKind = Literal["offline", "openai_responses", "openai_chat_completions"]
 KEYLESS_PLACEHOLDER = "no-key"
 # JSON secrets may hold the key under one of these names (a plain-string secret is the key itself).
 _SECRET_JSON_KEYS = ("OPENAI_API_KEY", "openai_api_key", "api_key", "apiKey", "key")
+
+
+#: Retries of a failed model request (connection errors, 408/409/429/5xx), the openai client's default:
+#: each waits 0.5-8 s. The turn as a whole is bounded by STREAM_DEADLINE_SECONDS (web.deadline).
+MODEL_MAX_RETRIES = 2
+# Opening a connection to the provider takes well under a second; a provider that is down is known fast.
+_MODEL_CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def model_timeout(settings: Settings) -> Timeout:
+    """The model client's timeouts: ``MODEL_TIMEOUT_SECONDS`` to read (the longest silence inside a
+    streamed answer, or before its first byte), write and wait for a pooled connection; at most 5 s to
+    connect. The openai client's default is 600 s, longer than any door allows."""
+    from openai import Timeout  # the openai client's own httpx flavour
+
+    seconds = settings.model_timeout_seconds
+    return Timeout(seconds, connect=min(_MODEL_CONNECT_TIMEOUT_SECONDS, seconds))
 
 
 class ModelConfigurationError(RuntimeError):
@@ -206,7 +223,12 @@ class ModelFactory:
                     from openai import AsyncOpenAI
 
                     api_key = await self._api_key()
-                    self._client = AsyncOpenAI(api_key=api_key, base_url=self.choice.base_url or None)
+                    self._client = AsyncOpenAI(
+                        api_key=api_key,
+                        base_url=self.choice.base_url or None,
+                        timeout=model_timeout(self.settings),
+                        max_retries=MODEL_MAX_RETRIES,
+                    )
         return self._client
 
     async def _api_key(self) -> str:
@@ -219,14 +241,14 @@ class ModelFactory:
 
     async def _read_secret(self, secret_id: str) -> str:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
-        from botocore.config import Config
 
-        from task_assistant.storage.clients import run_sync
+        from task_assistant.storage.clients import aws_client_config, run_sync
 
         if self._secrets_client is not None:
             provider = SecretsProvider(boto3_client=self._secrets_client)
         else:
-            provider = SecretsProvider(boto_config=Config(region_name=self.settings.aws_region))
+            # The same timeouts and retries as every other AWS call (storage.clients).
+            provider = SecretsProvider(boto_config=aws_client_config(self.settings))
         try:
             value = await run_sync(provider.get, secret_id)
         except Exception as exc:

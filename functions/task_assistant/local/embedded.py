@@ -19,6 +19,9 @@ from task_assistant.storage.clients import dynamodb_client, s3_client
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
 
 LOCAL_REGION = "us-east-1"
+#: Budgets for the embedded services (see EmbeddedAWS.settings); the deployed defaults are in Settings.
+LOCAL_AWS_READ_TIMEOUT_SECONDS = 15.0
+LOCAL_RATE_LIMIT_TIMEOUT_SECONDS = 5.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -61,6 +64,11 @@ class EmbeddedAWS:
             "chat_table_name": f"{p}-chat",
             "tasks_table_name": f"{p}-tasks",
             "attachments_bucket": f"{p}-attachments",
+            # moto answers in this very process, in Python, behind the app's own work for the GIL: under
+            # load (tests on a busy machine, 50 concurrent chats) one request can take seconds, where
+            # DynamoDB takes milliseconds. Budgets sized for DynamoDB would turn that into failures.
+            "aws_read_timeout_seconds": LOCAL_AWS_READ_TIMEOUT_SECONDS,
+            "rate_limit_timeout_seconds": LOCAL_RATE_LIMIT_TIMEOUT_SECONDS,
         }
         values.update(overrides)
         return Settings(**values)

@@ -34,6 +34,10 @@ async def _refusal(limits_of: Callable[[], Awaitable[RateLimitStore]], user_id: 
         return None
     try:
         decision = await limits.hit(user_id)
+    except TimeoutError:
+        # Past RATE_LIMIT_TIMEOUT_SECONDS: expected while DynamoDB is slow, so one line, no traceback.
+        logger.warning("rate limit check timed out; request allowed", extra={"user_id": user_id})
+        return None
     except Exception:
         # Fail open: a counter that cannot be written must not take the whole API down with it.
         logger.exception("rate limit check failed; request allowed")

@@ -30,6 +30,7 @@ from task_assistant.web.chatkit_gate import (
     check_ownership,
     parse_request,
 )
+from task_assistant.web.deadline import DeadlineMiddleware, stream_deadline
 from task_assistant.web.deps import AdmissionDep, ServicesDep, SettingsDep
 from task_assistant.web.errors import (
     ApiError,
@@ -109,6 +110,7 @@ _CHATKIT_BODY_DOC: dict[str, Any] = {
         404: {"description": "Thread, item or attachment missing or not the caller's."},
         413: {"description": "Body (or dictation recording) too large."},
         429: {"description": "Rate limit exceeded."},
+        503: {"description": "A dependency is busy or unreachable, or the deadline passed (Retry-After)."},
     },
     openapi_extra=_CHATKIT_BODY_DOC,
 )
@@ -148,7 +150,11 @@ async def chatkit_endpoint(
     if isinstance(result, StreamingResult):
         # Consumed as is (see EventStreamResponse): on a client disconnect ChatKit gets one
         # CancelledError and saves the partial answer.
-        return EventStreamResponse(result, headers=STREAM_HEADERS)
+        return EventStreamResponse(
+            result,
+            headers=STREAM_HEADERS,
+            deadline=stream_deadline(request.scope, settings.stream_deadline_seconds),
+        )
     return Response(content=result.json, media_type="application/json")
 
 
@@ -184,7 +190,9 @@ def create_app(
     app.include_router(page.router)
 
     # Starlette wraps middleware in reverse order of addition: CORS is outermost, so even 401, 413 and
-    # 500 answers carry CORS headers and a browser can read them.
+    # 500 answers carry CORS headers and a browser can read them. The deadline is innermost: it starts
+    # once the guard has read the body and its 503 carries the request id.
+    app.add_middleware(DeadlineMiddleware, request_seconds=settings.request_deadline_seconds)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -124,7 +124,8 @@ class JWKSCache:
             return key
         fetch = self._fetch_if_due()
         if fetch is not None:
-            await asyncio.wrap_future(fetch)
+            # Shielded: a waiter that runs out of its deadline must not cancel the fetch others share.
+            await asyncio.shield(asyncio.wrap_future(fetch))
         key = self._keys.get(kid)
         if key is None:
             raise AuthError("token signed with an unknown key")

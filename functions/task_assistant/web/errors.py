@@ -13,8 +13,13 @@ HTTP   ``code``               when
 413    ``payload_too_large``  body over ``MAX_BODY_BYTES``
 429    ``rate_limited``       over ``RATE_LIMIT_PER_MINUTE`` (with ``Retry-After``)
 500    ``internal_error``     our fault; logged with the request id, no details to the client
-503    ``unavailable``        a dependency (e.g. the JWKS endpoint) cannot be reached
+503    ``unavailable``        a dependency is throttling, unreachable or too slow (DynamoDB, S3,
+                              the JWKS endpoint), or the request ran out of its deadline
+                              (``REQUEST_DEADLINE_SECONDS``); always with ``Retry-After``
 =====  =====================  =================================================================
+
+429 is kept for the caller's own rate: a throttled AWS service is our capacity problem, not the caller's,
+so it answers 503 (the client retries after ``Retry-After`` either way).
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from task_assistant.log import logger
+from task_assistant.storage.failures import dependency_failure
 from task_assistant.web.auth import AuthError, AuthUnavailableError
 
 GENERIC_SERVER_MESSAGE = "The server could not handle this request. Quote the request id when reporting it."
@@ -95,6 +102,19 @@ class RateLimited(ApiError):
             f"rate limit of {limit} requests per minute exceeded; retry after {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class ServiceUnavailable(ApiError):
+    """503 with ``Retry-After``: a dependency is busy or unreachable, or the request's deadline passed."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(503, message, headers={"Retry-After": str(retry_after)})
+
+
+DEPENDENCY_MESSAGES = {
+    "throttled": "the service is busy right now (storage is throttling requests); retry after {retry} s",
+    "unavailable": "the service could not reach its storage in time; retry after {retry} s",
+}
 
 
 def request_id_of(scope: Mapping[str, Any]) -> str:
@@ -187,7 +207,26 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         return error_response(request, exc.status_code, message, headers=exc.headers)
 
+    async def aws_error(request: Request, exc: Exception) -> JSONResponse:
+        failure = dependency_failure(exc)
+        if failure is None:  # a bug of ours (a malformed call, missing permission): the usual 500
+            logger.error(
+                "unhandled AWS error",
+                exc_info=exc,
+                extra={"path": request.url.path, "method": request.method},
+            )
+            return error_response(request, 500, GENERIC_SERVER_MESSAGE)
+        retry = failure.retry_after_seconds
+        logger.warning(
+            "dependency failure answered 503",
+            extra={"kind": failure.kind, "error_type": failure.error_type, "path": request.url.path},
+        )
+        message = DEPENDENCY_MESSAGES[failure.kind].format(retry=retry)
+        return error_response(request, 503, message, headers={"Retry-After": str(retry)})
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(ClientError, aws_error)
+    app.add_exception_handler(BotoCoreError, aws_error)
     app.add_exception_handler(AuthError, auth_error)
     app.add_exception_handler(AuthUnavailableError, auth_unavailable)
     app.add_exception_handler(RequestValidationError, request_validation)

@@ -8,10 +8,17 @@ Each request is one ``UpdateItem`` with ``ADD count :one`` (atomic, no read-modi
 new count. The counter expires through the table's TTL a while after its window closes, so the table
 does not accumulate them. A fixed window lets a burst of up to twice the limit straddle a window edge;
 that is the accepted price of one write per request and no reads.
+
+The check has a budget of its own, ``RATE_LIMIT_TIMEOUT_SECONDS`` (300 ms): a counter that cannot be
+written in time must not hold the request, so :meth:`RateLimitStore.hit` raises ``TimeoutError`` and the
+caller lets the request through (fails open). Its client makes a single attempt with connect and read
+timeouts of 1 s (or the budget, if longer): a retry could never fit the budget, and those timeouts bound
+the write left running behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -19,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from task_assistant.settings import Settings
-from task_assistant.storage.clients import dynamodb_client, run_sync
+from task_assistant.storage.clients import dynamodb_client, one_shot_config, run_sync
 from task_assistant.storage.tables import CHAT_EXPIRES_AT, CHAT_PK, CHAT_SK
 
 if TYPE_CHECKING:
@@ -27,6 +34,8 @@ if TYPE_CHECKING:
 
 # Counters outlive their window by this much before TTL may delete them (TTL deletion is lazy anyway).
 _EXPIRY_GRACE_SECONDS = 300
+# Least connect and read timeouts of the counter's own client: they bound the write left behind.
+_CLIENT_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,11 +60,18 @@ class RateLimitStore:
         window_seconds: int = 60,
         client: DynamoDBClient | None = None,
         clock: Callable[[], float] = time.time,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.table_name = settings.chat_table_name
         self.limit = settings.rate_limit_per_minute if limit is None else limit
         self.window_seconds = window_seconds
-        self._client = client or dynamodb_client(settings)
+        self.timeout_seconds = (
+            settings.rate_limit_timeout_seconds if timeout_seconds is None else timeout_seconds
+        )
+        client_timeout = max(_CLIENT_TIMEOUT_SECONDS, self.timeout_seconds)
+        self._client = client or dynamodb_client(
+            settings, config=one_shot_config(settings, timeout_seconds=client_timeout)
+        )
         self._clock = clock
 
     @property
@@ -68,24 +84,29 @@ class RateLimitStore:
         return {CHAT_PK: {"S": f"RATE#{user_id}#{window_start}"}, CHAT_SK: {"S": "RATE"}}
 
     async def hit(self, user_id: str) -> RateDecision:
-        """Count one request by ``user_id`` in the current window and say whether it is allowed."""
+        """Count one request by ``user_id`` in the current window and say whether it is allowed.
+
+        Raises ``TimeoutError`` past ``timeout_seconds``, or the storage error: the caller decides to fail
+        open.
+        """
         now = self._clock()
         window_start = int(now // self.window_seconds) * self.window_seconds
         window_end = window_start + self.window_seconds
         if not self.enabled:
             return RateDecision(True, 0, self.limit, 0)
-        response = await run_sync(
-            self._client.update_item,
-            TableName=self.table_name,
-            Key=self.key(user_id, window_start),
-            UpdateExpression="ADD #count :one SET #expires = if_not_exists(#expires, :expires)",
-            ExpressionAttributeNames={"#count": "count", "#expires": CHAT_EXPIRES_AT},
-            ExpressionAttributeValues={
-                ":one": {"N": "1"},
-                ":expires": {"N": str(window_end + _EXPIRY_GRACE_SECONDS)},
-            },
-            ReturnValues="UPDATED_NEW",
-        )
+        async with asyncio.timeout(self.timeout_seconds):
+            response = await run_sync(
+                self._client.update_item,
+                TableName=self.table_name,
+                Key=self.key(user_id, window_start),
+                UpdateExpression="ADD #count :one SET #expires = if_not_exists(#expires, :expires)",
+                ExpressionAttributeNames={"#count": "count", "#expires": CHAT_EXPIRES_AT},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":expires": {"N": str(window_end + _EXPIRY_GRACE_SECONDS)},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
         count = int(response["Attributes"]["count"]["N"])
         retry_after = max(1, math.ceil(window_end - now))
         return RateDecision(count <= self.limit, count, self.limit, retry_after)

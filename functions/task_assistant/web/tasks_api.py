@@ -162,6 +162,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     400: {"description": "Invalid input (the error names the field)."},
     401: {"description": "Missing or invalid token."},
     429: {"description": "Rate limit exceeded (see Retry-After)."},
+    503: {"description": "A dependency is busy or unreachable, or the deadline passed (see Retry-After)."},
 }
 _ONE_ERRORS: dict[int | str, dict[str, str]] = {
     **_ERRORS,
