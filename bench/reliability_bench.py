@@ -41,17 +41,14 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [
-    str(ROOT / "tests" / "integration" / "reliability"),
-    str(ROOT / "tests" / "integration" / "web"),
-]
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' shared helpers: the package tests/support
 
-from fault_injection import FaultProxy, StallServer, closed_port_url  # noqa: E402
-from fuzz_runs import FuzzReport, fuzz_chatkit, fuzz_tasks, known_ids  # noqa: E402
-from load_audit import audit, outcome_counts, percentile, run_load  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
-from web_helpers import ChatKitCaller, chatkit_factory, serve, user_message  # noqa: E402
 
+from support.fault_injection import FaultProxy, StallServer, closed_port_url  # noqa: E402
+from support.fuzz_runs import FuzzReport, fuzz_chatkit, fuzz_tasks, known_ids  # noqa: E402
+from support.load_audit import audit, outcome_counts, percentile, run_load  # noqa: E402
+from support.web import ChatKitCaller, chatkit_factory, serve, user_message  # noqa: E402
 from task_assistant.local.embedded import EmbeddedAWS  # noqa: E402
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, LocalIssuer  # noqa: E402
 from task_assistant.settings import Settings  # noqa: E402

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
-from infra_support import Synthesized, synth_app
+
+from support.infra import Synthesized, synth_app
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from infra_support import REPO_ROOT, Synthesized, env_without_uv
+
+from support.infra import REPO_ROOT, Synthesized, env_without_uv
 
 pytestmark = pytest.mark.timeout(600)
 

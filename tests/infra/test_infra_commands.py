@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from infra_support import REPO_ROOT, env_without_uv, path_without_uv
 
+from support.infra import REPO_ROOT, env_without_uv, path_without_uv
 from task_assistant.local.embedded import free_port
 
 pytestmark = pytest.mark.timeout(600)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from infra_support import REPO_ROOT
+
+from support.infra import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -21,7 +21,8 @@ from types import ModuleType
 from urllib.parse import urlsplit
 
 import pytest
-from infra_support import REPO_ROOT
+
+from support.infra import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(600)
 

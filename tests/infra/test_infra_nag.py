@@ -10,7 +10,8 @@ import pytest
 from aws_cdk import App, Validations
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
-from infra_support import Synthesized, synth_app
+
+from support.infra import Synthesized, synth_app
 
 pytestmark = pytest.mark.timeout(600)
 

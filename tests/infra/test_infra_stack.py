@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from infra_support import Synthesized
 
+from support.infra import Synthesized
 from task_assistant.settings import Settings
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
 from task_assistant.web import cors

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agent_chat import openai_settings
-from fake_openai import FakeOpenAI
 
+from support.agent_chat import openai_settings
+from support.fake_openai import FakeOpenAI
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.context import RequestContext

@@ -10,11 +10,11 @@ import time
 from typing import Any
 
 import pytest
-from agent_chat import ChatClient, message, parse_sse
 from chatkit.server import StreamingResult
 from chatkit.types import CustomSummary, CustomTask, WidgetItem, WorkflowItem
-from fake_openai import Call, Fail, FakeOpenAI, Text
 
+from support.agent_chat import ChatClient, message, parse_sse
+from support.fake_openai import Call, Fail, FakeOpenAI, Text
 from task_assistant.agent.listing import ACTIVITY_HEADER
 from task_assistant.chat.activity import INTERRUPTED_DETAIL
 from task_assistant.chat.server import MODEL_FAILED_MESSAGE, TaskChatKitServer

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from agent_chat import ChatClient, message, openai_settings
-from fake_openai import Fail, FakeOpenAI, Text, Transcript
 
+from support.agent_chat import ChatClient, message, openai_settings
+from support.fake_openai import Fail, FakeOpenAI, Text, Transcript
 from task_assistant.agent.transcription import NEEDS_KEY_MESSAGE, DictationError
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from agent_chat import ChatClient
 from chatkit.types import (
     AssistantMessageItem,
     CustomSummary,
@@ -20,6 +19,7 @@ from chatkit.types import (
 )
 from pydantic import SecretStr
 
+from support.agent_chat import ChatClient
 from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.offline import with_offline_note
 from task_assistant.chat.server import TaskChatKitServer

@@ -8,10 +8,10 @@ import base64
 import json
 from typing import Any
 
-from agent_chat import PNG, ChatClient, openai_settings, upload
 from chatkit.types import UserMessageItem
-from fake_openai import Call, FakeOpenAI, Text
 
+from support.agent_chat import PNG, ChatClient, openai_settings, upload
+from support.fake_openai import Call, FakeOpenAI, Text
 from task_assistant.agent.listing import parse_task_list
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server

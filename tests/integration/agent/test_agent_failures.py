@@ -8,11 +8,11 @@ import time
 
 import boto3
 import pytest
-from agent_chat import ChatClient, message, openai_settings, parse_sse
 from chatkit.server import StreamingResult
 from chatkit.types import AssistantMessageItem, SDKHiddenContextItem
-from fake_openai import Break, Call, Fail, FakeOpenAI, Hold, Text
 
+from support.agent_chat import ChatClient, message, openai_settings, parse_sse
+from support.fake_openai import Break, Call, Fail, FakeOpenAI, Hold, Text
 from task_assistant.chat.server import MODEL_FAILED_MESSAGE, TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.context import RequestContext

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from agent_chat import PNG, ChatClient, Events, openai_settings, upload
 from chatkit.store import NotFoundError
 from chatkit.types import (
     AssistantMessageContent,
@@ -19,8 +18,9 @@ from chatkit.types import (
     UserMessageTextContent,
     WidgetItem,
 )
-from fake_openai import Call, FakeOpenAI, Text
 
+from support.agent_chat import PNG, ChatClient, Events, openai_settings, upload
+from support.fake_openai import Call, FakeOpenAI, Text
 from task_assistant.agent.listing import ListedTask
 from task_assistant.chat.converter import TaskThreadItemConverter
 from task_assistant.chat.ids import new_id

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent_chat import ChatClient, tagged
-from fake_openai import Call, FakeOpenAI, Text
-
+from support.agent_chat import ChatClient, tagged
+from support.fake_openai import Call, FakeOpenAI, Text
 from task_assistant.agent.listing import TaggedTask, parse_tagged_tasks
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.context import RequestContext

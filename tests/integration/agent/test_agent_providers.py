@@ -11,10 +11,10 @@ import json
 from typing import Any, Literal
 
 import pytest
-from agent_chat import PNG, ChatClient, openai_settings, upload
 from chatkit.types import AssistantMessageItem, ThreadItem, UserMessageItem, WidgetItem, WorkflowItem
-from fake_openai import Break, Call, Fail, FakeOpenAI, Text
 
+from support.agent_chat import PNG, ChatClient, openai_settings, upload
+from support.fake_openai import Break, Call, Fail, FakeOpenAI, Text
 from task_assistant.agent.listing import format_task_list
 from task_assistant.chat.activity import activity_line
 from task_assistant.chat.converter import UNANSWERED_NOTE

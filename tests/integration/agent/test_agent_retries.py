@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agent_chat import ChatClient, Events
-from fake_openai import Call, FakeOpenAI, Text
-
+from support.agent_chat import ChatClient, Events
+from support.fake_openai import Call, FakeOpenAI, Text
 from task_assistant.agent.offline.replies import with_offline_note
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.context import RequestContext

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from agent_chat import ChatClient
 from chatkit.types import InferenceOptions, UserMessageItem, UserMessageTextContent
-from fake_openai import FakeOpenAI, Text
 
+from support.agent_chat import ChatClient
+from support.fake_openai import FakeOpenAI, Text
 from task_assistant.chat.converter import UNANSWERED_NOTE
 from task_assistant.chat.ids import new_id
 from task_assistant.chat.server import TaskChatKitServer
@@ -36,8 +36,8 @@ async def test_a_turn_reads_up_to_its_own_message_and_answers_under_it(
     # (it sorts after this turn's message, but is stored before this turn reads its history).
     earlier = _message(thread_id, "add apples", datetime.now())
     later = _message(thread_id, "add pears", datetime.now() + timedelta(minutes=5))
-    for item in (earlier, later):
-        await openai_server.store.add_thread_item(thread_id, item, alice_ctx)
+    for other_tab in (earlier, later):
+        await openai_server.store.add_thread_item(thread_id, other_tab, alice_ctx)
 
     fake_api.script([Text("Bananas it is.")])
     ev = await alice.say(thread_id, "add bananas")

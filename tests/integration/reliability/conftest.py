@@ -1,19 +1,11 @@
-"""Fixtures of the reliability suite: a local issuer with its JWKS on loopback, and the web test helpers.
-
-The helpers of the web tests (``web_helpers``: uvicorn on a free port, the paced offline model) live in
-``tests/integration/web``; pytest puts only this directory on ``sys.path`` when these tests run alone.
-"""
+"""Fixtures of the reliability suite: a local issuer with its JWKS on loopback (helpers: ``support.*``)."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
-from fault_injection import FaultProxy, StallServer, closed_port_url
 from pydantic import SecretStr
-from web_helpers import PacedModel, chatkit_factory, serve, sse_events, user_message
 
+from support.fault_injection import FaultProxy, StallServer, closed_port_url
+from support.web import PacedModel, chatkit_factory, serve, sse_events, user_message
 from task_assistant.chat.server import MODEL_FAILED_MESSAGE
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings

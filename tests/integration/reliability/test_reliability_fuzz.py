@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit
-from fuzz_runs import known_ids, tasks_cases
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from web_helpers import chatkit_factory, serve
 
+from support.chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit
+from support.fuzz_runs import known_ids, tasks_cases
+from support.web import chatkit_factory, serve
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
 from task_assistant.settings import Settings

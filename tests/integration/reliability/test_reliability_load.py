@@ -6,10 +6,11 @@ CI size here (a few users x a few turns); ``bench/reliability_bench.py`` runs 50
 
 from __future__ import annotations
 
-from fault_injection import FaultProxy
-from load_audit import audit, outcome_counts, run_load
-from web_helpers import chatkit_factory, serve
+from fastapi import FastAPI
 
+from support.fault_injection import FaultProxy
+from support.load_audit import audit, outcome_counts, run_load
+from support.web import chatkit_factory, serve
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
@@ -23,7 +24,7 @@ def _tokens(issuer: LocalIssuer, tag: str, users: int) -> dict[str, str]:
     return {f"{tag}{n:02d}": issuer.mint(f"{tag}{n:02d}") for n in range(users)}
 
 
-def _app(settings: Settings) -> object:
+def _app(settings: Settings) -> FastAPI:
     return create_app(
         settings, door="function_url", services=Services(settings, chatkit_factory=chatkit_factory())
     )

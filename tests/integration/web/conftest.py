@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from web_helpers import chatkit_factory, serve
 
+from support.web import chatkit_factory, serve
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, JWKSServer, LocalIssuer
 from task_assistant.settings import Settings

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from web_helpers import ChatKitCaller, serve, user_message
 
+from support.web import ChatKitCaller, serve, user_message
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext

@@ -17,8 +17,8 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from web_helpers import serve, user_message
 
+from support.web import serve, user_message
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app

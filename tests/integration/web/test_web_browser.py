@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cognito_stand_in import CognitoStandIn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from web_helpers import assistant_text, chatkit_factory, serve
 
+from support.cognito_stand_in import CognitoStandIn
+from support.web import assistant_text, chatkit_factory, serve
 from task_assistant.agent.offline import with_offline_note
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LocalIssuer
 from task_assistant.local.web_sign_in import install_local_sign_in

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from web_helpers import ChatKitCaller, bearer, chatkit_factory, serve, user_message
 
+from support.web import ChatKitCaller, bearer, chatkit_factory, serve, user_message
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app

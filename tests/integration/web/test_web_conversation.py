@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from web_helpers import ChatKitCaller, assistant_text, bearer, user_message
 
+from support.web import ChatKitCaller, assistant_text, bearer, user_message
 from task_assistant.agent.offline import OFFLINE_NOTE
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.tasks.models import short_id

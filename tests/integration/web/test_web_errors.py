@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from web_helpers import ChatKitCaller, chatkit_factory, serve, user_message
 
+from support.web import ChatKitCaller, chatkit_factory, serve, user_message
 from task_assistant.local.embedded import free_port
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, LocalIssuer
 from task_assistant.log import SERVICE_NAME, logger
@@ -119,14 +119,15 @@ def test_unsupported_request_type_is_400(caller: ChatKitCaller) -> None:
 
 def test_missing_ids_are_404_before_streaming(caller: ChatKitCaller) -> None:
     thread, _ = caller.new_thread("hello")
-    for kind, params in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("threads.add_user_message", {"thread_id": "thr_nope", "input": user_message("x")}),
         ("threads.retry_after_item", {"thread_id": thread, "item_id": "msg_nope"}),
         ("threads.create", {"input": user_message("x", ["atc_nope"])}),
         ("threads.get_by_id", {"thread_id": "thr_" + "x" * 1000}),
         ("items.list", {"thread_id": "a#b"}),
         ("attachments.delete", {"attachment_id": ""}),
-    ]:
+    ]
+    for kind, params in cases:
         response = caller.post(kind, params)
         assert response.status_code == 404, (kind, response.text)
         assert response.headers["content-type"] == "application/json"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from mangum import Mangum
-from web_helpers import chatkit_factory
 
+from support.web import chatkit_factory
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LocalIssuer
 from task_assistant.settings import Settings, get_settings
 from task_assistant.web.app import create_app

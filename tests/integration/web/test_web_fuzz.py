@@ -10,8 +10,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from web_helpers import ChatKitCaller, user_message
 
+from support.web import ChatKitCaller, user_message
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.web.chatkit_requests import REQUEST_TYPES
 

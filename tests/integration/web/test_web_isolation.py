@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from web_helpers import ChatKitCaller, user_message
 
+from support.web import ChatKitCaller, user_message
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
 from task_assistant.local.token_issuer import LocalIssuer

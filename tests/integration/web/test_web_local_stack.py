@@ -16,8 +16,8 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
-from web_helpers import chatkit_factory, serve
 
+from support.web import chatkit_factory, serve
 from task_assistant.local import client as chat_client
 from task_assistant.local.embedded import EmbeddedAWS, free_port
 from task_assistant.settings import Settings

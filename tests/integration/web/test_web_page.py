@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from web_helpers import serve, sse_events, user_message
 
+from support.web import serve, sse_events, user_message
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.local.web_sign_in import LOCAL_TOKEN_PATH, install_local_sign_in
 from task_assistant.settings import Settings

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from web_helpers import serve
 
+from support.web import serve
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
 

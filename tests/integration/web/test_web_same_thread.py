@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from web_helpers import (
+
+from support.web import (
     ChatKitCaller,
     PacedModel,
     assistant_text,
@@ -19,7 +20,6 @@ from web_helpers import (
     sse_events,
     user_message,
 )
-
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings
 from task_assistant.web.app import create_app

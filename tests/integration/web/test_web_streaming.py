@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from web_helpers import (
+
+from support.web import (
     ChatKitCaller,
     PacedModel,
     assistant_text,
@@ -25,7 +26,6 @@ from web_helpers import (
     sse_events,
     user_message,
 )
-
 from task_assistant.agent.offline import OfflineModel
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.settings import Settings

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from web_helpers import bearer
 
+from support.web import bearer
 from task_assistant.local.token_issuer import LocalIssuer
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from chatkit.store import NotFoundError
 from chatkit.types import ThreadMetadata
-from web_helpers import ChatKitCaller, serve, user_message
 
+from support.web import ChatKitCaller, serve, user_message
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext

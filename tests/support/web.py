@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import uvicorn
 from agents.models.interface import Model
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from task_assistant.agent.models import ModelFactory
 from task_assistant.agent.offline import OfflineModel
@@ -57,7 +57,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
+def serve(app: ASGIApp) -> Iterator[str]:
     with LiveServer(app) as live:
         yield live.url
 

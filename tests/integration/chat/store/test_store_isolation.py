@@ -7,16 +7,16 @@ from chatkit.store import NotFoundError
 from chatkit.types import (
     Page,
 )
-from store_helpers import (
+
+from support.store import (
     ids,
     thread,
 )
-from store_samples import (
+from support.store_samples import (
     BASE,
     file_attachment,
     user_message,
 )
-
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.store.keys import attachment_object_key

@@ -12,7 +12,8 @@ from chatkit.types import (
     AssistantMessageContent,
     ThreadMetadata,
 )
-from store_helpers import (
+
+from support.store import (
     EventHooks,
     RequestLog,
     attachment_params,
@@ -22,13 +23,12 @@ from store_helpers import (
     seed,
     thread,
 )
-from store_samples import (
+from support.store_samples import (
     BASE,
     assistant_message,
     file_attachment,
     user_message,
 )
-
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.store import DynamoDBStore, table
 from task_assistant.chat.store.keys import attachment_object_key, attachment_pk, item_spill_key, thread_pk

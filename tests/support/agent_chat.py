@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from chatkit.server import StreamingResult
 from chatkit.types import ThreadItem
-from fake_openai import FakeOpenAI
 from pydantic import SecretStr
 
+from support.fake_openai import FakeOpenAI
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings

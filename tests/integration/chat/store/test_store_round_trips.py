@@ -14,10 +14,11 @@ from chatkit.types import (
     ThreadMetadata,
 )
 from pydantic import AnyUrl
-from store_helpers import (
+
+from support.store import (
     thread,
 )
-from store_samples import (
+from support.store_samples import (
     BASE,
     all_item_types,
     assistant_message,
@@ -26,7 +27,6 @@ from store_samples import (
     sample_items,
     user_message,
 )
-
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
 

@@ -18,8 +18,8 @@ from chatkit.store import NotFoundError
 from chatkit.types import Attachment, FileAttachment, Page, ThreadItem, ThreadMetadata
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from store_samples import BASE, assistant_message, user_message
 
+from support.store_samples import BASE, assistant_message, user_message
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from chatkit.store import NotFoundError
 from chatkit.types import AttachmentCreateParams, FileAttachment, ImageAttachment
-from store_samples import BASE, user_message
 
+from support.store_samples import BASE, user_message
 from task_assistant.chat.attachments import AttachmentRejectedError, S3AttachmentStore
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.store.dynamodb_store import UNATTACHED_TTL_SECONDS

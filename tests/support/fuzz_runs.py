@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import schemathesis
-from chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from web_helpers import ChatKitCaller, user_message
+
+from support.chatkit_fuzz import chatkit_bodies, contract_problem, send_chatkit
+from support.web import ChatKitCaller, user_message
 
 
 @dataclass

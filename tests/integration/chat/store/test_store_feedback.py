@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from store_helpers import RequestLog, partition_rows, seed, thread
-
+from support.store import RequestLog, partition_rows, seed, thread
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.store.feedback import FeedbackStore
 from task_assistant.chat.store.keys import thread_pk

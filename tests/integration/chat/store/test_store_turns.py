@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from store_helpers import RequestLog, ids, partition_rows, thread
-from store_samples import BASE, assistant_message, user_message
+from chatkit.types import UserMessageItem
 
+from support.store import RequestLog, ids, partition_rows, thread
+from support.store_samples import BASE, assistant_message, user_message
 from task_assistant.chat.effects import EFFECT_TTL_DAYS, ToolEffectsTable, call_digest
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.store.keys import thread_pk
@@ -25,6 +26,7 @@ async def test_items_before_a_message_are_one_query_and_stop_at_it(
     for item in items:
         await store.add_thread_item("thr_cut", item, alice)
     mine = next(i for i in items if i.id == "msg_4")
+    assert isinstance(mine, UserMessageItem)
     ddb_log.calls.clear()
 
     before = await store.load_items_before("thr_cut", mine, 10, alice)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 from chatkit.store import AttachmentStore, NotFoundError, Store
-from store_helpers import (
+
+from support.store import (
     thread,
 )
-from store_samples import (
+from support.store_samples import (
     BASE,
     user_message,
 )
-
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.ids import ID_PATTERN, ID_PREFIXES, new_id
 from task_assistant.chat.store import DynamoDBStore

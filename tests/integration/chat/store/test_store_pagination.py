@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from chatkit.store import NotFoundError
 from chatkit.types import AssistantMessageContent, AssistantMessageItem, Page, ThreadItem, ThreadMetadata
-from store_helpers import RequestLog, ids, seed, thread
-from store_samples import BASE, assistant_message, user_message
 
+from support.store import RequestLog, ids, seed, thread
+from support.store_samples import BASE, assistant_message, user_message
 from task_assistant.chat.ids import new_id
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from store_helpers import EventHooks, RequestLog
 
+from support.store import EventHooks, RequestLog
 from task_assistant.chat.attachments import S3AttachmentStore
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.context import RequestContext

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from chatkit.types import AttachmentCreateParams, Page, ThreadItem, ThreadMetadata
-from store_samples import BASE, assistant_message
 
+from support.store_samples import BASE, assistant_message
 from task_assistant.chat.ids import new_id
 from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.store.bodies import ITEM_ADAPTER, encode_body

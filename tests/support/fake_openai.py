@@ -36,10 +36,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
-from fake_openai_rules import chat_messages_problem, responses_input_problem
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from support.fake_openai_rules import chat_messages_problem, responses_input_problem
 
 # The scripted turns live in fake_openai_script; tests import them from here.
-from fake_openai_script import (
+from support.fake_openai_script import (
     Break,
     Call,
     Fail,
@@ -50,12 +56,6 @@ from fake_openai_script import (
     Transcript,
     Turn,
 )
-from starlette.applications import Starlette
-from starlette.datastructures import UploadFile
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
-
 from task_assistant.local.embedded import free_port
 
 __all__ = [
