@@ -196,8 +196,7 @@ def test_client_signs_in_with_cognito(
         "--cognito-endpoint-url", cognito["endpoint"],
         "-m", "add file the taxes", "-m", "/tasks",
     ]  # fmt: skip
-    if access:
-        args.append("--access-token")
+    args.append("--access-token" if access else "--id-token")
     assert chat_client.main(args) == 0
     out = capsys.readouterr().out
     assert "Added “file the taxes”" in out and "[ ] file the taxes" in out
