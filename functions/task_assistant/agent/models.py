@@ -23,6 +23,7 @@ key itself; the ChatKit server shows it to the user as an error event.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
     from agents.models.interface import Model
 
 ModelKind = Literal["offline", "openai_responses", "openai_chat_completions"]
+
+#: The modules :meth:`ModelFactory._build` imports, per kind of model.
+_MODEL_MODULES = {
+    "offline": ("task_assistant.agent.offline",),
+    "openai": ("openai", "agents.models.openai_chatcompletions", "agents.models.openai_responses"),
+}
 
 # Placeholder credential for keyless OpenAI-compatible servers; the client refuses an empty key.
 KEYLESS_PLACEHOLDER = "no-key"
@@ -156,6 +163,22 @@ class ModelFactory:
             if self._model is None:
                 self._model = await self._build()
         return self._model
+
+    def import_model_modules(self) -> None:
+        """Import what building the selected model imports, without building it (no key is read).
+
+        Before a SnapStart snapshot: the first turn after a restore then pays no imports.
+        """
+        for module in _MODEL_MODULES["offline" if self.choice.kind == "offline" else "openai"]:
+            importlib.import_module(module)
+
+    def forget(self) -> None:
+        """Drop the built model: the next turn reads the key again and opens new connections.
+
+        After a SnapStart restore, a model built before the snapshot would share its HTTP connections
+        (and the key read then) with every restored copy.
+        """
+        self._model = None
 
     async def _api_key(self) -> str:
         settings = self.settings

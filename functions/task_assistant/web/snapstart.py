@@ -1,0 +1,153 @@
+"""Lambda SnapStart: warm the app up before the snapshot; after a restore, renew what copies must not share.
+
+With SnapStart, Lambda initializes a published version once, snapshots its memory, and starts every
+later cold start from that snapshot. So:
+
+- **Before the snapshot** (:func:`prepare_snapshot`) the app does the work a first request would pay
+  for: the streaming function imports the agent stack and builds the ChatKit server (the store, the task
+  tools, the model factory and the modules the model needs), both functions build their task service,
+  rate limiter and token verifier, and every AWS client drops its pooled connections (sockets do not
+  survive a snapshot). Nothing secret is read: the OpenAI key is read on the first turn after a restore.
+- **After a restore** (:func:`renew_after_restore`) every restored copy starts from the same memory, so
+  it renews what would otherwise be shared: the ``random`` module's state is reseeded and the ULID
+  generator replaced (:func:`task_assistant.chat.ids.renew_id_generator`), every AWS client's connection
+  pool is emptied (:func:`task_assistant.storage.clients.renew_clients`), the JWKS keys are forgotten (the
+  next token fetches the current set) and a built model is dropped, so its key is read again and its HTTP
+  client connects afresh. ``os.urandom`` (uuid4, ``secrets``, ULID randomness) needs nothing: it reads
+  the kernel's generator, which Lambda reseeds on restore.
+
+The streaming function runs uvicorn behind the Lambda Web Adapter, which bridges SnapStart to the app
+over HTTP (adapter v1.1.0+): it POSTs to ``AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH`` and
+``AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH`` (the stack sets them to :data:`BEFORE_CHECKPOINT_PATH` and
+:data:`AFTER_RESTORE_PATH`), see :mod:`task_assistant.web.snapstart_routes`. The API function uses the
+Python runtime's own hooks (``snapshot_restore_py``), see :mod:`task_assistant.entry.api`.
+
+Imports nothing heavy (the CDK app reads the paths from here); the work imports what it needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import random
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from task_assistant.agent.models import ModelFactory
+    from task_assistant.web.services import Services
+
+#: Where the streaming app serves the adapter's hooks (the adapter answers 403 to outside callers).
+BEFORE_CHECKPOINT_PATH = "/snapstart/before-checkpoint"
+AFTER_RESTORE_PATH = "/snapstart/after-restore"
+
+
+@dataclass
+class HookReport:
+    """What a hook did and how long each step took (logged, and answered to the adapter)."""
+
+    steps_ms: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, name: str, started: float) -> None:
+        self.steps_ms[name] = round((time.perf_counter() - started) * 1000, 1)
+
+
+async def prepare_snapshot(services: Services, *, chat: bool) -> HookReport:
+    """Build everything a first request would build; ``chat``: the ChatKit server and model modules too."""
+    from task_assistant.storage.clients import renew_clients
+    from task_assistant.web.auth import AuthUnavailableError, jwks_tls_context
+
+    report = HookReport()
+    if chat:
+        started = time.perf_counter()
+        server = await services.chatkit_server()
+        report.timed("chatkit_server", started)
+        started = time.perf_counter()
+        models = _model_factory(server)
+        if models is not None:
+            models.import_model_modules()
+        # The Agents SDK builds its trace provider (and exporter client) on the first run, even with
+        # tracing disabled for the run; no connection is opened until something is exported.
+        from agents.tracing import get_trace_provider
+
+        get_trace_provider()
+        report.timed("model_modules_and_tracing", started)
+    started = time.perf_counter()
+    report.steps_ms["models_completed"] = complete_deferred_models()
+    report.timed("pydantic_schemas", started)
+    started = time.perf_counter()
+    await services.tasks()
+    await services.rate_limits()
+    # Auth not configured: every request answers 503, snapshot or not.
+    with contextlib.suppress(AuthUnavailableError):
+        services.verifier()
+    jwks_tls_context()  # the keys themselves are fetched after the restore, by the first token
+    report.timed("tasks_rate_limits_verifier", started)
+    started = time.perf_counter()
+    renew_clients()  # a socket in the snapshot would be dead (or shared) in every restored copy
+    gc.collect()
+    report.timed("drain", started)
+    return report
+
+
+def complete_deferred_models() -> int:
+    """Build the schema of every imported pydantic model that defers it; return how many were built.
+
+    ``openai`` and ``chatkit`` define hundreds of models whose validators are built on first use
+    (``defer_build``): about 0.6 s the first turn would otherwise spend. A model whose references still
+    cannot be resolved stays deferred, as it would have been anyway.
+    """
+    from pydantic import BaseModel
+
+    built = 0
+    seen: set[type] = set()
+    pending: list[type] = [BaseModel]
+    while pending:
+        subclasses: list[type] = pending.pop().__subclasses__()
+        for model in subclasses:
+            if model in seen:
+                continue
+            seen.add(model)
+            pending.append(model)
+            if getattr(model, "__pydantic_complete__", True):
+                continue
+            try:
+                model.model_rebuild()  # type: ignore[attr-defined]
+            except Exception:  # noqa: S112 - unresolvable references: it stays deferred
+                continue
+            built += 1
+    return built
+
+
+def renew_after_restore(services: Services) -> HookReport:
+    """Renew randomness, ids, connections and caches in a restored copy (no network, no rebuilds)."""
+    from task_assistant.chat.ids import renew_id_generator
+    from task_assistant.storage.clients import renew_clients
+
+    report = HookReport()
+    started = time.perf_counter()
+    random.seed()  # from os.urandom: each copy gets its own stream
+    # OpenSSL's generator (TLS handshakes) lives in the snapshot too; mix in fresh kernel entropy.
+    ssl.RAND_add(os.urandom(32), 32.0)
+    renew_id_generator()
+    report.timed("randomness", started)
+    started = time.perf_counter()
+    renew_clients()
+    if services.built("verifier"):
+        services.verifier().jwks.forget()
+    models = _model_factory(services.part("chatkit"))
+    if models is not None:
+        models.forget()
+    report.timed("connections_and_caches", started)
+    return report
+
+
+def _model_factory(server: object) -> ModelFactory | None:
+    """The application server's model factory (a server injected by a test may have none)."""
+    from task_assistant.agent.models import ModelFactory
+
+    models = getattr(server, "models", None)
+    return models if isinstance(models, ModelFactory) else None
