@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Annotations, CfnElement, Duration, Stack
+from aws_cdk import Annotations, CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -344,6 +344,9 @@ class Functions(Construct):
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             role=role,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snapstart else None,
+            # A replaced version is deleted once the alias moved on: under SnapStart each kept version
+            # would keep a billed snapshot cache.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         log_group.grant_write(role)
         # Stable, readable logical ids: `sam local invoke -t cdk.out/<stack>.template.json

@@ -644,6 +644,7 @@ def test_invocations_reach_the_live_alias_of_a_published_version(synth: Synthesi
         version_id = alias["FunctionVersion"]["Fn::GetAtt"][0]
         version = synth.raw["Resources"][version_id]
         assert version["Type"] == "AWS::Lambda::Version" and version["Properties"]["FunctionName"] == function
+        assert version["DeletionPolicy"] == "Delete"  # a replaced version (and its snapshot) goes
     targets = {
         _dump(p["Properties"]["FunctionName"]) for p in synth.resources("AWS::Lambda::Permission").values()
     }

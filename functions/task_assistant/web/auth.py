@@ -141,6 +141,19 @@ class JWKSCache:
             self._failures = 0
             self._retry_at = 0.0
 
+    def refresh(self) -> bool:
+        """Forget the keys and fetch the current set now, on the calling thread; False if that failed.
+
+        After a SnapStart restore, before traffic (no request is waiting, so the single-flight executor is
+        not needed). A failed fetch leaves no keys and the usual backoff: the next token fetches again.
+        """
+        self.forget()
+        try:
+            self._fetch_and_store()
+        except AuthUnavailableError:
+            return False
+        return True
+
     async def get_key(self, kid: str) -> PyJWK:
         """The verification key for ``kid``.
 

@@ -5,16 +5,19 @@ later cold start from that snapshot. So:
 
 - **Before the snapshot** (:func:`prepare_snapshot`) the app does the work a first request would pay
   for: the streaming function imports the agent stack and builds the ChatKit server (the store, the task
-  tools, the model factory and the modules the model needs), both functions build their task service,
+  tools, the model factory and the modules the model needs), completes the pydantic schemas that
+  ``openai`` and ``chatkit`` defer, parses a sample request and runs one offline turn that touches no
+  storage (:mod:`task_assistant.chat.warmup`); both functions build their task service,
   rate limiter and token verifier, and every AWS client drops its pooled connections (sockets do not
   survive a snapshot). Nothing secret is read: the OpenAI key is read on the first turn after a restore.
 - **After a restore** (:func:`renew_after_restore`) every restored copy starts from the same memory, so
   it renews what would otherwise be shared: the ``random`` module's state is reseeded and the ULID
   generator replaced (:func:`task_assistant.chat.ids.renew_id_generator`), every AWS client's connection
-  pool is emptied (:func:`task_assistant.storage.clients.renew_clients`), the JWKS keys are forgotten (the
-  next token fetches the current set) and a built model is dropped, so its key is read again and its HTTP
-  client connects afresh. ``os.urandom`` (uuid4, ``secrets``, ULID randomness) needs nothing: it reads
-  the kernel's generator, which Lambda reseeds on restore.
+  pool is emptied (:func:`task_assistant.storage.clients.renew_clients`), the JWKS keys are fetched again
+  (the current set; if that fails the first token fetches it) and a built model is dropped, so its key
+  is read again and its HTTP client connects afresh on the first turn; OpenSSL's generator gets fresh
+  entropy mixed in. ``os.urandom`` (uuid4, ``secrets``, ULID randomness) needs nothing: it reads the
+  kernel's generator, which Lambda reseeds on restore.
 
 The streaming function runs uvicorn behind the Lambda Web Adapter, which bridges SnapStart to the app
 over HTTP (adapter v1.1.0+): it POSTs to ``AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH`` and
@@ -39,6 +42,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from task_assistant.agent.models import ModelFactory
     from task_assistant.web.services import Services
+
+#: A typical first request (a new thread with one message), parsed by the gate before the snapshot.
+SAMPLE_CHAT_REQUEST = (
+    b'{"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "hi"}], '
+    b'"quoted_text": "", "attachments": [], "inference_options": {}}}}'
+)
 
 #: Where the streaming app serves the adapter's hooks (the adapter answers 403 to outside callers).
 BEFORE_CHECKPOINT_PATH = "/snapstart/before-checkpoint"
@@ -74,7 +83,14 @@ async def prepare_snapshot(services: Services, *, chat: bool) -> HookReport:
         from agents.tracing import get_trace_provider
 
         get_trace_provider()
-        report.timed("model_modules_and_tracing", started)
+        # The request gate: its chatkit request types load on first use; a sample body builds them.
+        from task_assistant.web.chatkit_gate import parse_request
+
+        parse_request(SAMPLE_CHAT_REQUEST, page_size_cap=services.settings.page_size_cap)
+        report.timed("model_modules_tracing_gate", started)
+        started = time.perf_counter()
+        report.steps_ms["warmup_events"] = await _warm_up_turn(server)
+        report.timed("warmup_turn", started)
     started = time.perf_counter()
     report.steps_ms["models_completed"] = complete_deferred_models()
     report.timed("pydantic_schemas", started)
@@ -123,7 +139,7 @@ def complete_deferred_models() -> int:
 
 
 def renew_after_restore(services: Services) -> HookReport:
-    """Renew randomness, ids, connections and caches in a restored copy (no network, no rebuilds)."""
+    """Renew randomness, ids, connections and caches in a restored copy (blocking: one JWKS fetch)."""
     from task_assistant.chat.ids import renew_id_generator
     from task_assistant.storage.clients import renew_clients
 
@@ -136,13 +152,36 @@ def renew_after_restore(services: Services) -> HookReport:
     report.timed("randomness", started)
     started = time.perf_counter()
     renew_clients()
+    report.timed("connections", started)
+    started = time.perf_counter()
     if services.built("verifier"):
-        services.verifier().jwks.forget()
+        # The snapshot's keys may be days old (a key revoked since would still verify): fetch the set.
+        report.steps_ms["jwks_refreshed"] = float(services.verifier().jwks.refresh())
     models = _model_factory(services.part("chatkit"))
     if models is not None:
         models.forget()
-    report.timed("connections_and_caches", started)
+    report.timed("caches", started)
     return report
+
+
+async def _warm_up_turn(server: object) -> int:
+    """One offline turn through the real agent and tools, touching no storage; 0 if it cannot run.
+
+    A warm-up that fails costs the first turn its speed, never the snapshot: it is logged and skipped.
+    """
+    from task_assistant.chat.server import TaskChatKitServer
+    from task_assistant.chat.warmup import warm_up_turn
+    from task_assistant.log import logger
+
+    if not isinstance(server, TaskChatKitServer):  # a server a test injected
+        return 0
+    try:
+        return await warm_up_turn(server)
+    except Exception as exc:
+        logger.warning(
+            "SnapStart warm-up turn failed", extra={"error_type": type(exc).__name__, "error": str(exc)}
+        )
+        return 0
 
 
 def _model_factory(server: object) -> ModelFactory | None:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 from task_assistant.log import logger
 from task_assistant.settings import Settings
+from task_assistant.storage.clients import run_sync
 from task_assistant.web.errors import ApiError
 from task_assistant.web.services import Services
 from task_assistant.web.snapstart import HookReport, prepare_snapshot, renew_after_restore
@@ -60,7 +61,7 @@ def install_snapstart_hooks(app: FastAPI, settings: Settings) -> list[str]:
     async def after_restore(request: Request) -> JSONResponse:
         if not is_adapter_hook_call(request):
             raise ApiError(403, "this path is for the Lambda Web Adapter only", code="forbidden")
-        return _answer("after_restore", renew_after_restore(services))
+        return _answer("after_restore", await run_sync(renew_after_restore, services))
 
     routes = {
         settings.aws_lwa_snapstart_before_checkpoint_path: before_checkpoint,

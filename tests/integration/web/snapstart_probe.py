@@ -9,7 +9,7 @@ generators), then forks two children per mode and prints what each child saw as 
 - ``renewed``: each child runs the after-restore hook first, as a restored copy does;
 - ``shared``: no hook (the control: shows the sharing the hook removes).
 
-Each child draws random numbers and ids, says whether the snapshot's JWKS keys are still cached, and
+Each child draws random numbers and ids, says how often its JWKS cache has fetched, and
 (renewed only) makes one DynamoDB call naming its own table and says whether the model it gets is the
 parent's object.
 
@@ -62,9 +62,10 @@ def child(services: Services, kid: str, parent_model: object, *, renew: bool, ta
         "ids": [new_id("thread") for _ in range(3)],
         "uuid": uuid.uuid4().hex,
     }
-    # Still the snapshot's keys? (Nothing is fetched here: the cache's fetch thread is the parent's, and
-    # os.fork, unlike a SnapStart restore, copies no threads.)
-    seen["snapshot_keys_cached"] = kid in services.verifier().jwks.known_kids
+    # How often this copy's JWKS cache has fetched (the snapshot's count, plus the hook's own fetch).
+    jwks = services.verifier().jwks
+    seen["jwks_fetches"] = jwks.fetch_count
+    assert kid in jwks.known_kids
     if renew:
         server = _chat_server(services)
         _store(server).dynamodb.describe_table(TableName=table)
@@ -110,6 +111,7 @@ def main() -> int:
     global SNAPSHOT_RANDOM_STATE
     SNAPSHOT_RANDOM_STATE = random.getstate()
     report = {
+        "parent_jwks_fetches": services.verifier().jwks.fetch_count,
         "renewed": fork_two(services, config["kid"], parent_model, renew=True, mode="renewed"),
         "shared": fork_two(services, config["kid"], parent_model, renew=False, mode="shared"),
     }

@@ -63,8 +63,8 @@ def test_without_snapstart_there_are_no_hook_routes(web_settings: Settings) -> N
 def test_hooks_warm_the_app_then_the_first_turn_needs_nothing_more(
     web_settings: Settings, issuer: LocalIssuer, user: str
 ) -> None:
-    """Before the snapshot everything a first turn builds exists; after the restore the keys are
-    fetched again by the first token, and the turn answers."""
+    """Before the snapshot everything a first turn builds exists; after the restore the current keys are
+    fetched, and the turn answers without fetching anything more."""
     app = _hooked_app(web_settings)
     services: Services = app.state.services
     with serve(app) as url:
@@ -72,13 +72,16 @@ def test_hooks_warm_the_app_then_the_first_turn_needs_nothing_more(
         assert before.status_code == 200, before.text
         steps = before.json()["steps_ms"]
         assert steps["models_completed"] > 100  # openai and chatkit defer their pydantic schemas
+        assert steps["warmup_events"] > 0  # one offline turn ran (it touches no storage: test_chat_warmup)
         assert all(services.built(part) for part in ("chatkit", "tasks", "rate_limits", "verifier"))
         jwks = services.verifier().jwks
         assert jwks.fetch_count == 0  # no keys in the snapshot: they are fetched after the restore
 
         after = httpx.post(f"{url}{AFTER_RESTORE_PATH}")
         assert after.status_code == 200, after.text
-        assert set(after.json()["steps_ms"]) == {"randomness", "connections_and_caches"}
+        assert set(after.json()["steps_ms"]) == {"randomness", "connections", "jwks_refreshed", "caches"}
+        assert after.json()["steps_ms"]["jwks_refreshed"] == 1.0
+        assert jwks.fetch_count == 1  # the current keys, fetched after the restore
 
         events = ChatKitCaller(url, issuer.mint(user)).stream(
             "threads.create", {"input": user_message("hello")}
@@ -175,10 +178,9 @@ def test_restored_copies_share_no_ids_random_state_connections_or_caches(
     assert renewed[0]["random"] != renewed[1]["random"]
     assert not set(renewed[0]["ids"]) & set(renewed[1]["ids"])
     assert renewed[0]["uuid"] != renewed[1]["uuid"]
-    # Caches are not shared: the snapshot's JWKS keys are gone (the next token fetches the current set)
-    # and each copy builds its own model.
-    assert all(child["snapshot_keys_cached"] for child in shared)
-    assert not any(child["snapshot_keys_cached"] for child in renewed)
+    # Caches are not shared: each copy fetches the current JWKS itself and builds its own model.
+    assert {child["jwks_fetches"] for child in shared} == {report["parent_jwks_fetches"]}
+    assert {child["jwks_fetches"] for child in renewed} == {report["parent_jwks_fetches"] + 1}
     assert not any(child["model_is_the_parents"] for child in renewed)
     # Connections: the snapshot's socket is never reused; each copy opens its own.
     ports = {table: port for port, table in calls}
@@ -240,8 +242,9 @@ async def test_api_function_warms_up_and_renews_through_the_runtime_hooks(
     await jwks.get_key(issuer.kid)
     assert issuer.kid in jwks.known_kids
 
+    fetched = jwks.fetch_count
     api.after_restore()
-    assert not jwks.known_kids  # the next token fetches the current keys
+    assert jwks.fetch_count == fetched + 1 and issuer.kid in jwks.known_kids  # the current set, again
 
 
 def test_without_the_runtime_library_no_hooks_are_registered(monkeypatch: pytest.MonkeyPatch) -> None:

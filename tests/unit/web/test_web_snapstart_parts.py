@@ -84,6 +84,22 @@ async def test_forgotten_keys_are_fetched_again_at_once(
     assert jwks.fetch_count == fetched + 1 and kid in jwks.known_kids
 
 
+def test_refresh_fetches_the_current_keys_at_once(
+    jwks: JWKSCache, issuer_and_server: tuple[LocalIssuer, JWKSServer]
+) -> None:
+    fetched = jwks.fetch_count
+    assert jwks.refresh() is True
+    assert jwks.fetch_count == fetched + 1 and issuer_and_server[0].kid in jwks.known_kids
+
+
+def test_a_failed_refresh_leaves_no_stale_keys(issuer_and_server: tuple[LocalIssuer, JWKSServer]) -> None:
+    cache = JWKSCache(issuer_and_server[1].url, timeout_seconds=0.5)
+    assert cache.refresh() is True and cache.known_kids
+    cache.url = "http://127.0.0.1:9/.well-known/jwks.json"  # the JWKS is unreachable after the restore
+    assert cache.refresh() is False
+    assert cache.known_kids == frozenset()  # the next token fetches again rather than trust old keys
+
+
 async def test_a_forgotten_model_is_built_again() -> None:
     models = ModelFactory(Settings())
     first = await models.get_model()
