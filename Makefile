@@ -74,3 +74,7 @@ bench-cold: setup
 deploy: layer
 	npx --no-install cdk deploy -c env=$(CDK_ENV) -c architecture=$(ARCH) --require-approval never \
 	  --outputs-file cdk-outputs-$(CDK_ENV).json
+
+# The first ChatKit turn with and without the SnapStart hooks (docs/benchmarks.md).
+bench-snapstart: setup
+	$(UV) run --no-sync python bench/snapstart_bench.py
