@@ -44,7 +44,8 @@ def _hook(base: str, path: str) -> dict[str, Any]:
     wall = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:300]}")
-    return {"wall_ms": round(wall, 1), "steps_ms": response.json()["steps_ms"]}
+    body = response.json()
+    return {"wall_ms": round(wall, 1), "steps_ms": body["steps_ms"], "counts": body["counts"]}
 
 
 def one_run(env: dict[str, str], token: str, *, snapstart: bool) -> dict[str, Any]:

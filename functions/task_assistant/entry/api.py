@@ -45,13 +45,17 @@ _adapter = Mangum(app, lifespan="off")
 def before_snapshot() -> None:
     """SnapStart, before the snapshot: build what the first request would (no ChatKit server here)."""
     report = asyncio.run(prepare_snapshot(app.state.services, chat=False))
-    logger.info("SnapStart before-snapshot hook done", extra={"steps_ms": report.steps_ms})
+    logger.info(
+        "SnapStart before-snapshot hook done", extra={"steps_ms": report.steps_ms, "counts": report.counts}
+    )
 
 
 def after_restore() -> None:
     """SnapStart, after a restore: renew what restored copies must not share."""
     report = renew_after_restore(app.state.services)
-    logger.info("SnapStart after-restore hook done", extra={"steps_ms": report.steps_ms})
+    logger.info(
+        "SnapStart after-restore hook done", extra={"steps_ms": report.steps_ms, "counts": report.counts}
+    )
 
 
 def register_snapstart_hooks() -> bool:

@@ -56,43 +56,25 @@ AFTER_RESTORE_PATH = "/snapstart/after-restore"
 
 @dataclass
 class HookReport:
-    """What a hook did and how long each step took (logged, and answered to the adapter)."""
+    """What a hook did: how long each step took, and counts (logged, and answered to the adapter)."""
 
     steps_ms: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def timed(self, name: str, started: float) -> None:
         self.steps_ms[name] = round((time.perf_counter() - started) * 1000, 1)
 
 
 async def prepare_snapshot(services: Services, *, chat: bool) -> HookReport:
-    """Build everything a first request would build; ``chat``: the ChatKit server and model modules too."""
+    """Build everything a first request would build; ``chat``: the ChatKit server and a warm-up turn too."""
     from task_assistant.storage.clients import renew_clients
     from task_assistant.web.auth import AuthUnavailableError, jwks_tls_context
 
     report = HookReport()
     if chat:
-        started = time.perf_counter()
-        server = await services.chatkit_server()
-        report.timed("chatkit_server", started)
-        started = time.perf_counter()
-        models = _model_factory(server)
-        if models is not None:
-            models.import_model_modules()
-        # The Agents SDK builds its trace provider (and exporter client) on the first run, even with
-        # tracing disabled for the run; no connection is opened until something is exported.
-        from agents.tracing import get_trace_provider
-
-        get_trace_provider()
-        # The request gate: its chatkit request types load on first use; a sample body builds them.
-        from task_assistant.web.chatkit_gate import parse_request
-
-        parse_request(SAMPLE_CHAT_REQUEST, page_size_cap=services.settings.page_size_cap)
-        report.timed("model_modules_tracing_gate", started)
-        started = time.perf_counter()
-        report.steps_ms["warmup_events"] = await _warm_up_turn(server)
-        report.timed("warmup_turn", started)
+        await _prepare_chat(services, report)
     started = time.perf_counter()
-    report.steps_ms["models_completed"] = complete_deferred_models()
+    report.counts["pydantic_models_completed"] = complete_deferred_models()
     report.timed("pydantic_schemas", started)
     started = time.perf_counter()
     await services.tasks()
@@ -100,13 +82,38 @@ async def prepare_snapshot(services: Services, *, chat: bool) -> HookReport:
     # Auth not configured: every request answers 503, snapshot or not.
     with contextlib.suppress(AuthUnavailableError):
         services.verifier()
-    jwks_tls_context()  # the keys themselves are fetched after the restore, by the first token
+    jwks_tls_context()  # the keys themselves are fetched after the restore (renew_after_restore)
     report.timed("tasks_rate_limits_verifier", started)
     started = time.perf_counter()
     renew_clients()  # a socket in the snapshot would be dead (or shared) in every restored copy
     gc.collect()
     report.timed("drain", started)
     return report
+
+
+async def _prepare_chat(services: Services, report: HookReport) -> None:
+    """The ChatKit server, the model's modules, the Agents SDK's tracing setup, the request gate's types,
+    and one warm-up turn."""
+    from agents.tracing import get_trace_provider
+
+    from task_assistant.web.chatkit_gate import parse_request
+
+    started = time.perf_counter()
+    server = await services.chatkit_server()
+    report.timed("chatkit_server", started)
+    started = time.perf_counter()
+    models = _model_factory(server)
+    if models is not None:
+        models.import_model_modules()
+    # The Agents SDK builds its trace provider (and exporter client) on the first run, even with
+    # tracing disabled for the run; no connection is opened until something is exported.
+    get_trace_provider()
+    # The request gate's chatkit request types load on first use; a sample body builds them.
+    parse_request(SAMPLE_CHAT_REQUEST, page_size_cap=services.settings.page_size_cap)
+    report.timed("model_modules_tracing_gate", started)
+    started = time.perf_counter()
+    report.counts["warmup_events"] = await _warm_up_turn(server)
+    report.timed("warmup_turn", started)
 
 
 def complete_deferred_models() -> int:
@@ -156,7 +163,7 @@ def renew_after_restore(services: Services) -> HookReport:
     started = time.perf_counter()
     if services.built("verifier"):
         # The snapshot's keys may be days old (a key revoked since would still verify): fetch the set.
-        report.steps_ms["jwks_refreshed"] = float(services.verifier().jwks.refresh())
+        report.counts["jwks_refreshed"] = int(services.verifier().jwks.refresh())
     models = _model_factory(services.part("chatkit"))
     if models is not None:
         models.forget()

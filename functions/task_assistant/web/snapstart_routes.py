@@ -45,8 +45,9 @@ def is_adapter_hook_call(request: Request) -> bool:
 
 
 def _answer(hook: str, report: HookReport) -> JSONResponse:
-    logger.info(f"SnapStart {hook} hook done", extra={"hook": hook, "steps_ms": report.steps_ms})
-    return JSONResponse({"hook": hook, "steps_ms": report.steps_ms})
+    body = {"hook": hook, "steps_ms": report.steps_ms, "counts": report.counts}
+    logger.info(f"SnapStart {hook} hook done", extra=body)
+    return JSONResponse(body)
 
 
 def install_snapstart_hooks(app: FastAPI, settings: Settings) -> list[str]:

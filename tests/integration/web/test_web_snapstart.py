@@ -29,7 +29,7 @@ from task_assistant.local.token_issuer import JWKSServer, LocalIssuer
 from task_assistant.settings import Settings, get_settings
 from task_assistant.web.app import create_app
 from task_assistant.web.services import Services
-from task_assistant.web.snapstart import AFTER_RESTORE_PATH, BEFORE_CHECKPOINT_PATH
+from task_assistant.web.snapstart import AFTER_RESTORE_PATH, BEFORE_CHECKPOINT_PATH, complete_deferred_models
 from task_assistant.web.snapstart_routes import install_snapstart_hooks
 
 pytestmark = pytest.mark.timeout(300)
@@ -70,17 +70,19 @@ def test_hooks_warm_the_app_then_the_first_turn_needs_nothing_more(
     with serve(app) as url:
         before = httpx.post(f"{url}{BEFORE_CHECKPOINT_PATH}", timeout=120)
         assert before.status_code == 200, before.text
-        steps = before.json()["steps_ms"]
-        assert steps["models_completed"] > 100  # openai and chatkit defer their pydantic schemas
-        assert steps["warmup_events"] > 0  # one offline turn ran (it touches no storage: test_chat_warmup)
+        counts = before.json()["counts"]
+        # openai and chatkit defer hundreds of schemas (fewer here if an earlier test built them): none
+        # that can be built is left.
+        assert counts["pydantic_models_completed"] >= 0 and complete_deferred_models() == 0
+        assert counts["warmup_events"] > 0  # one offline turn ran (it touches no storage: test_chat_warmup)
         assert all(services.built(part) for part in ("chatkit", "tasks", "rate_limits", "verifier"))
         jwks = services.verifier().jwks
         assert jwks.fetch_count == 0  # no keys in the snapshot: they are fetched after the restore
 
         after = httpx.post(f"{url}{AFTER_RESTORE_PATH}")
         assert after.status_code == 200, after.text
-        assert set(after.json()["steps_ms"]) == {"randomness", "connections", "jwks_refreshed", "caches"}
-        assert after.json()["steps_ms"]["jwks_refreshed"] == 1.0
+        assert set(after.json()["steps_ms"]) == {"randomness", "connections", "caches"}
+        assert after.json()["counts"] == {"jwks_refreshed": 1}
         assert jwks.fetch_count == 1  # the current keys, fetched after the restore
 
         events = ChatKitCaller(url, issuer.mint(user)).stream(
