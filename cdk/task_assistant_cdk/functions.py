@@ -129,6 +129,10 @@ class Functions(Construct):
     - ``streaming``: uvicorn behind the Lambda Web Adapter (``run.sh``), response streaming;
       serves the function URL and the API Gateway ``/chatkit`` route.
     - ``api``: the same FastAPI app through Mangum (buffered) for the ``/tasks`` routes.
+
+    Each publishes a version on every change, and ``streaming_live`` / ``api_live`` (the ``live`` alias
+    of it) are what callers invoke; with ``snapstart`` Lambda restores those versions from a snapshot
+    (the app's hooks: :mod:`task_assistant.web.snapstart`).
     """
 
     def __init__(
