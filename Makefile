@@ -20,7 +20,7 @@ USER_NAME ?= dev
 CDK_ENV ?= dev
 ARCH ?= arm64
 
-.PHONY: setup sync test lint fmt typecheck pytest browser dev token chat bench synth layer bench-cold
+.PHONY: setup sync test lint fmt typecheck pytest browser dev token chat bench synth deploy layer bench-cold bench-snapstart
 
 sync:
 	@$(UV) sync --locked --quiet
@@ -75,3 +75,13 @@ synth: layer
 bench-cold: setup
 	$(UV) run --no-sync python bench/layer_size.py --arch $(ARCH)
 	$(UV) run --no-sync python bench/cold_start.py
+
+# Deploy one environment without prompts (CI, scripts): --require-approval never accepts the IAM and
+# public-URL changes a first deploy brings; review them with `npx cdk diff` first. Needs credentials.
+deploy: layer
+	npx --no-install cdk deploy -c env=$(CDK_ENV) -c architecture=$(ARCH) --require-approval never \
+	  --outputs-file cdk-outputs-$(CDK_ENV).json
+
+# The first ChatKit turn with and without the SnapStart hooks (docs/benchmarks.md).
+bench-snapstart: setup
+	$(UV) run --no-sync python bench/snapstart_bench.py

@@ -22,7 +22,10 @@ How it works, and why no Docker is needed:
    host, console scripts, the test suites some wheels ship (``<package>/tests``), and every
    botocore service model except ``BOTOCORE_SERVICES`` (botocore ships JSON models for ~430
    AWS services, 18 MB of the layer; the app talks to a handful). A stamp file next to the
-   output records the inputs, so an unchanged build is skipped (``--force`` rebuilds).
+   output records the inputs, so an unchanged build is skipped (``--force`` rebuilds), and the
+   SHA-256 of ``uv.lock``: synthesis refuses a layer whose stamp names another lock
+   (``cdk/task_assistant_cdk/layer.py``). A lock change that leaves the runtime requirements as they
+   were only rewrites the stamp.
 
 boto3/botocore are pinned in the layer on purpose even though the runtime ships them: the
 runtime's copy changes without notice, and the code was tested against the locked
@@ -50,6 +53,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+UV_LOCK = ROOT / "uv.lock"
 LAYERS = ROOT / "layers"
 REQUIREMENTS = LAYERS / "requirements.txt"
 BUILD = LAYERS / "build"
@@ -310,12 +314,23 @@ def build(arch: str = "arm64", *, force: bool = False, compile_bytecode: bool = 
     }
     out = layer_dir(arch)
     stamp = _stamp_path(arch)
+    # What synthesis compares (cdk/task_assistant_cdk/layer.py); not an input: a lock change that leaves
+    # the exported requirements alone (a dev dependency, say) changes nothing in the layer.
+    stamped = {**inputs, "uv_lock_sha256": hashlib.sha256(UV_LOCK.read_bytes()).hexdigest()}
     if not force and out.is_dir() and stamp.is_file():
         try:
-            if json.loads(stamp.read_text()) == inputs:
-                return out
+            recorded = json.loads(stamp.read_text())
         except json.JSONDecodeError:
-            pass
+            recorded = None
+        recorded_inputs = (
+            {k: v for k, v in recorded.items() if k != "uv_lock_sha256"}
+            if isinstance(recorded, dict)
+            else None
+        )
+        if recorded_inputs == inputs:
+            if recorded != stamped:
+                stamp.write_text(json.dumps(stamped, indent=2))
+            return out
     if out.exists():
         shutil.rmtree(out)
     stamp.unlink(missing_ok=True)
@@ -331,7 +346,7 @@ def build(arch: str = "arm64", *, force: bool = False, compile_bytecode: bool = 
         _compile(site, python313)
     else:
         print("note: no Python 3.13 interpreter found; the layer ships without .pyc files", file=sys.stderr)
-    stamp.write_text(json.dumps(inputs, indent=2))
+    stamp.write_text(json.dumps(stamped, indent=2))
     return out
 
 

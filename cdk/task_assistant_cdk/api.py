@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -12,12 +12,20 @@ from constructs import Construct
 
 from task_assistant.web import cors
 from task_assistant.web.page_paths import PUBLIC_PATHS
+from task_assistant.web.scopes import GATEWAY_SCOPES
 
 from .auth import Auth
 from .common import log_retention, removal_policy
 from .config import EnvironmentConfig
 from .functions import Functions
 from .nag import acknowledge
+
+#: The stage's execution logging per config value ("off" needs no account-level role).
+_EXECUTION_LOGGING = {
+    "off": apigw.MethodLoggingLevel.OFF,
+    "ERROR": apigw.MethodLoggingLevel.ERROR,
+    "INFO": apigw.MethodLoggingLevel.INFO,
+}
 
 #: Errors API Gateway answers itself, before the app runs: authorizer 401/403, throttling 429, its own
 #: 5XX. The specific types (UNAUTHORIZED, ACCESS_DENIED, THROTTLED, ...) inherit from these defaults.
@@ -50,10 +58,13 @@ class Api(Construct):
     - Function URL (``RESPONSE_STREAM``, auth ``NONE``): the ChatKit widget's door for frontends
       hosted elsewhere. Function URLs only know IAM auth, so the app verifies the Cognito JWT itself
       (and answers CORS).
-    - REST API (stage = environment name) behind a Cognito user pool authorizer:
+    - REST API (stage = environment name) behind a Cognito user pool authorizer that takes access tokens
+      carrying one of :data:`~task_assistant.web.scopes.GATEWAY_SCOPES` (a Cognito authorizer with scopes
+      refuses ID tokens; see docs/http-api.md "Authentication"):
       ``/chatkit`` streams from the streaming function (``ResponseTransferMode.STREAM``);
       ``GET /chatkit/feedback``, ``/tasks`` and everything below it go to the API function (Mangum,
       buffered).
+    - Both doors invoke the functions' ``live`` alias (published versions: what SnapStart restores).
     - The page (``GET /`` and its files, no authorizer) on the REST API: :attr:`page_url`. It signs in
       with Cognito managed login and talks to ``/chatkit`` on its own origin (no CORS involved).
 
@@ -80,9 +91,10 @@ class Api(Construct):
             rest_api_name=f"{config.prefix}-api",
             description="Task assistant: /chatkit (streaming), /tasks and the page to try it",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # The account-level role API Gateway needs to write execution logs.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # Never the account-wide AWS::ApiGateway::Account (one CloudWatch role per account and region,
+            # overwritten by each stack that sets it): execution logs are opt-in (api_execution_logging)
+            # and use the role the account already has.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=config.name,
                 throttling_rate_limit=config.api_throttle_rate,
@@ -99,7 +111,7 @@ class Api(Construct):
                     status=True,
                     user=True,
                 ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
+                logging_level=_EXECUTION_LOGGING[config.api_execution_logging],
                 data_trace_enabled=False,  # would log request bodies: user messages
                 metrics_enabled=True,
                 tracing_enabled=True,
@@ -138,50 +150,69 @@ class Api(Construct):
         """The function URL, the authorizer and every route (after auth and functions exist)."""
         # No CORS block on the URL: the app answers CORS itself (CORS_ORIGINS), preflight
         # included, and Lambda's URL CORS would add a second Access-Control-Allow-Origin.
-        self.function_url = functions.streaming.add_function_url(
+        self.function_url = functions.streaming_live.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.NONE,
             invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM,
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self, "Authorizer", cognito_user_pools=[auth.user_pool], results_cache_ttl=Duration.minutes(5)
         )
-        cognito = apigw.MethodOptions(
-            authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO
-        )
+        # With scopes, the authorizer takes access tokens only: ID tokens (no `scope` claim) get 401.
+        # Given method by method: as a resource's default they would reach the CORS preflight too.
+        scopes = list(GATEWAY_SCOPES)
 
         streaming = apigw.LambdaIntegration(
-            functions.streaming,
+            functions.streaming_live,
             proxy=True,
             response_transfer_mode=apigw.ResponseTransferMode.STREAM,
             timeout=Duration.seconds(self.config.streaming_timeout_seconds),
         )
         chatkit = self.rest_api.root.add_resource("chatkit")
         chatkit.add_method(
-            "POST", streaming, authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO
+            "POST",
+            streaming,
+            authorizer=self.authorizer,
+            authorization_type=apigw.AuthorizationType.COGNITO,
+            authorization_scopes=scopes,
         )
 
-        api = apigw.LambdaIntegration(functions.api, proxy=True)
+        api = apigw.LambdaIntegration(functions.api_live, proxy=True)
         # GET /chatkit/feedback: feedback given on a thread, read back (JSON, owner only, buffered).
         chatkit.add_resource("feedback").add_method(
-            "GET", api, authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO
+            "GET",
+            api,
+            authorizer=self.authorizer,
+            authorization_type=apigw.AuthorizationType.COGNITO,
+            authorization_scopes=scopes,
         )
         tasks = self.rest_api.root.add_resource("tasks")
         tasks.add_method(
-            "ANY", api, authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO
+            "ANY",
+            api,
+            authorizer=self.authorizer,
+            authorization_type=apigw.AuthorizationType.COGNITO,
+            authorization_scopes=scopes,
         )
         # /tasks/{task_id}, /tasks/{task_id}/complete, /tasks/{task_id}/reopen, ...
-        tasks.add_proxy(default_integration=api, default_method_options=cognito)
+        tasks.add_proxy(any_method=False).add_method(
+            "ANY",
+            api,
+            authorizer=self.authorizer,
+            authorization_type=apigw.AuthorizationType.COGNITO,
+            authorization_scopes=scopes,
+        )
 
         for path in PUBLIC_PATHS:
             self._add_page_route(path, api)
 
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
-            "API Gateway's account-level logging role: AWS's managed policy is the documented way to "
-            "let API Gateway write execution logs to CloudWatch.",
-        )
+        if self.config.api_execution_logging == "off":
+            acknowledge(
+                self.rest_api,
+                "AwsSolutions-APIG6",
+                "Execution logs need the account-wide API Gateway CloudWatch role, which an application "
+                "stack must not own; JSON access logs record every request, and api_execution_logging "
+                "turns execution logs on where the account has that role.",
+            )
         acknowledge(
             self.rest_api,
             "AwsSolutions-APIG2",

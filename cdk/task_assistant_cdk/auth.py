@@ -6,6 +6,8 @@ from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from task_assistant.web.scopes import API_RESOURCE_SERVER, API_SCOPE, API_SCOPE_NAME, GATEWAY_SCOPES
+
 from .common import removal_policy
 from .config import EnvironmentConfig
 from .nag import acknowledge
@@ -19,8 +21,10 @@ class Auth(Construct):
     The client is public on purpose: the terminal client (SRP or password auth) and browser
     apps (authorization code + PKCE) cannot keep a secret. The stack's own page (``page_url``)
     signs in through the domain's managed login (hosted UI) and is always a callback and sign-out
-    URL, next to the configured frontends'. The app verifies the tokens it receives against
-    :attr:`issuer` and :attr:`jwks_url`.
+    URL, next to the configured frontends'. A resource server grants the API's own scope
+    (``task-assistant/api``), which API Gateway's authorizer accepts in access tokens
+    (:attr:`gateway_scopes`). The app verifies the tokens it receives against :attr:`issuer` and
+    :attr:`jwks_url`.
     """
 
     def __init__(
@@ -69,13 +73,28 @@ class Auth(Construct):
         self.domain = self.user_pool.add_domain(
             "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
         )
+        api_scope_definition = cognito.ResourceServerScope(
+            scope_name=API_SCOPE_NAME, scope_description="Chat with the task assistant and manage tasks"
+        )
+        self.resource_server = self.user_pool.add_resource_server(
+            "Api", identifier=API_RESOURCE_SERVER, scopes=[api_scope_definition]
+        )
+        # By name, so the template spells it as the page and the authorizer do; the client is created
+        # after the resource server (Cognito refuses a client naming a scope that does not exist yet).
+        api_scope = cognito.OAuthScope.custom(API_SCOPE)
+        self.gateway_scopes = GATEWAY_SCOPES
         self.client = self.user_pool.add_client(
             "AppClient",
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                scopes=[
+                    cognito.OAuthScope.OPENID,
+                    cognito.OAuthScope.EMAIL,
+                    cognito.OAuthScope.PROFILE,
+                    api_scope,
+                ],
                 callback_urls=[*config.callback_urls, page_url],
                 logout_urls=[*config.logout_urls, page_url],
             ),
@@ -85,6 +104,7 @@ class Auth(Construct):
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
         )
+        self.client.node.add_dependency(self.resource_server)
         region = Stack.of(self).region
         suffix = Stack.of(self).url_suffix
         self.issuer = f"https://cognito-idp.{region}.{suffix}/{self.user_pool.user_pool_id}"

@@ -9,7 +9,8 @@ fails synthesis with a message naming the field instead of deploying something o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -83,9 +84,21 @@ class EnvironmentConfig(BaseModel):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="Subscribed to the alarm topic when set.",
     )
-    lwa_layer_version: int = Field(default=25, ge=1, description="Lambda Web Adapter layer version.")
     lwa_layer_arn: str | None = Field(
-        default=None, description="Full LWA layer ARN (overrides the region map)."
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$",
+        description="Lambda Web Adapter layer version ARN; overrides the per-region data "
+        "(task_assistant_cdk.web_adapter.LWA_LAYERS). With snapstart it must be v1.1.0 or later.",
+    )
+    snapstart: bool = Field(
+        default=False,
+        description="Lambda SnapStart on both functions: published versions behind the 'live' alias, "
+        "restored from a snapshot taken after the app warmed up (see docs/deploy.md for the price).",
+    )
+    api_execution_logging: Literal["off", "ERROR", "INFO"] = Field(
+        default="off",
+        description="API Gateway execution logs of the stage. Needs the account's API Gateway CloudWatch "
+        "Logs role, which this stack never creates (one setting per account and region).",
     )
     auth_domain_prefix: str | None = Field(
         default=None, description="Cognito hosted-UI domain prefix; default <prefix>-<account id>."
@@ -163,6 +176,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         callback_urls=("https://tasks.example.com/callback",),
         logout_urls=("https://tasks.example.com/",),
         streaming_memory_mb=1769,  # one full vCPU: the turn is CPU-bound between model chunks
+        snapstart=True,  # no import cost on the first turn after a cold start
         streaming_reserved_concurrency=50,
         api_reserved_concurrency=50,
         api_throttle_rate=100,
@@ -171,17 +185,45 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     ),
 }
 
+#: Fields fixed per environment: a context override of one of these is refused, never ignored.
+FIXED = ("name", "prefix", "retain_data")
 #: Fields that may be overridden with ``-c <field>=<value>``.
-OVERRIDABLE = tuple(
-    name for name in EnvironmentConfig.model_fields if name not in {"name", "prefix", "retain_data"}
-)
+OVERRIDABLE = tuple(name for name in EnvironmentConfig.model_fields if name not in FIXED)
+#: Context keys the app reads besides the overridable fields.
+APP_CONTEXT_KEYS = ("env", "layer_dir")
+#: Context keys of CDK itself that carry no ``:``, ``/`` or ``@`` (``cdk acknowledge`` writes this one).
+CDK_PLAIN_CONTEXT_KEYS = frozenset({"acknowledged-issue-numbers"})
+
+
+def is_cdk_context_key(key: str) -> bool:
+    """CDK's own context: feature flags (``@aws-cdk/...``), ``aws:cdk:*`` settings, cached lookups
+    (``availability-zones:account=...``) and ``acknowledged-issue-numbers``."""
+    return key.startswith("@") or ":" in key or "/" in key or key in CDK_PLAIN_CONTEXT_KEYS
+
+
+def check_context_keys(keys: Iterable[str]) -> None:
+    """Refuse a context key the app does not know (a typo would otherwise be silently ignored)."""
+    known = (*APP_CONTEXT_KEYS, *OVERRIDABLE)
+    unknown = sorted(key for key in keys if not is_cdk_context_key(key) and key not in known)
+    fixed = [key for key in unknown if key in FIXED]
+    if fixed:
+        raise ConfigError(
+            f"{', '.join(fixed)} cannot be set with -c: fixed per environment in "
+            "cdk/task_assistant_cdk/config.py (choose the environment with -c env=<name>)"
+        )
+    if unknown:
+        hints = {key: difflib.get_close_matches(key, known, n=1) for key in unknown}
+        named = ", ".join(
+            f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") for key, hint in hints.items()
+        )
+        raise ConfigError(f"unknown context key {named}; the known keys are: {', '.join(known)}")
 
 
 def load_config(env_name: str | None, context: Mapping[str, Any] | None = None) -> EnvironmentConfig:
     """The config for ``env_name`` with any CDK context overrides applied and validated.
 
-    ``context`` maps field names to values (strings from ``-c`` or JSON from cdk.json);
-    unknown keys are ignored because the CDK context also holds CDK's own flags.
+    ``context`` maps field names to values (strings from ``-c`` or JSON from cdk.json); other keys
+    (CDK's own) are ignored here: :func:`check_context_keys` refuses the unknown ones.
     """
     if not env_name:
         raise ConfigError(f"choose an environment with -c env=<name>; one of {sorted(ENVIRONMENTS)}")

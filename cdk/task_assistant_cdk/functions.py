@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from aws_cdk import CfnElement, Duration, Stack, Token
+from aws_cdk import Annotations, CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -16,19 +15,20 @@ from constructs import Construct
 
 from task_assistant.settings import METRICS_NAMESPACE, settings_env
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
+from task_assistant.web.snapstart import AFTER_RESTORE_PATH, BEFORE_CHECKPOINT_PATH
 
 from .auth import Auth
 from .common import log_retention, removal_policy
 from .config import EnvironmentConfig
 from .data import Data
+from .layer import resolve_layer_dir
 from .nag import acknowledge
+from .web_adapter import web_adapter_layer_arn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-
-#: Context key / environment variable naming the built layer directory (``<dir>/python/...``).
-LAYER_DIR_CONTEXT = "layer_dir"
-LAYER_DIR_ENV = "TASK_ASSISTANT_LAYER_DIR"
+#: The alias the function URL and the API Gateway integrations invoke: the newest published version.
+LIVE_ALIAS = "live"
 
 #: Port uvicorn listens on behind the Lambda Web Adapter (8080 is taken by ``sam local``).
 APP_PORT = 8000
@@ -50,14 +50,6 @@ _APP_LOG_LEVELS = {
     "WARNING": lambda_.ApplicationLogLevel.WARN,
     "ERROR": lambda_.ApplicationLogLevel.ERROR,
 }
-
-#: Lambda Web Adapter layer publishers: partition -> region -> account (None: every region).
-#: Commercial regions share one account; China publishes per region, x86_64 only.
-LWA_LAYER_ACCOUNTS: dict[str, dict[str, str]] = {
-    "aws": {"*": "753240598075"},
-    "aws-cn": {"cn-north-1": "041581134020", "cn-northwest-1": "069767869989"},
-}
-LWA_LAYER_NAMES = {"arm64": "LambdaAdapterLayerArm64", "x86_64": "LambdaAdapterLayerX86"}
 
 #: Files of ``functions/`` that never belong in the code asset.
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "**/.DS_Store"]
@@ -90,37 +82,6 @@ def grant_table_data(fn: lambda_.Function, table: dynamodb.ITable, spec: TableSp
             resources=[table.table_arn, *(f"{table.table_arn}/index/{name}" for name in indexes)],
         )
     )
-
-
-def lwa_layer_arn(region: str, architecture: str, version: int) -> str:
-    """The Lambda Web Adapter layer ARN for a region and architecture.
-
-    ``region`` may be an unresolved token (environment-agnostic synth); the commercial
-    partition's account then applies and CloudFormation fills in the region.
-    """
-    name = LWA_LAYER_NAMES[architecture]
-    if not Token.is_unresolved(region) and region.startswith("cn-"):
-        account = LWA_LAYER_ACCOUNTS["aws-cn"].get(region)
-        if account is None or architecture != "x86_64":
-            raise ValueError(f"no Lambda Web Adapter layer for {architecture} in {region}; set lwa_layer_arn")
-        return f"arn:aws-cn:lambda:{region}:{account}:layer:{name}:{version}"
-    account = LWA_LAYER_ACCOUNTS["aws"]["*"]
-    return f"arn:aws:lambda:{region}:{account}:layer:{name}:{version}"
-
-
-def resolve_layer_dir(scope: Construct, architecture: str) -> Path:
-    """The built dependencies-layer directory: context ``layer_dir``, env, or ``layers/build/<arch>``."""
-    configured = scope.node.try_get_context(LAYER_DIR_CONTEXT) or os.environ.get(LAYER_DIR_ENV)
-    path = Path(configured) if configured else REPO_ROOT / "layers" / "build" / architecture
-    if not path.is_absolute():
-        path = REPO_ROOT / path
-    if not (path / "python").is_dir():
-        raise FileNotFoundError(
-            f"dependencies layer not built: {path}/python is missing. Run `make layer` "
-            f"(uv run python layers/build.py --arch {architecture}) or point -c {LAYER_DIR_CONTEXT}=<dir> "
-            f"/ {LAYER_DIR_ENV} at a built layer."
-        )
-    return path
 
 
 #: What a request's deadline leaves of the API function's timeout (API Gateway's 29 s at most): a cold
@@ -184,6 +145,10 @@ class Functions(Construct):
     - ``streaming``: uvicorn behind the Lambda Web Adapter (``run.sh``), response streaming;
       serves the function URL and the API Gateway ``/chatkit`` route.
     - ``api``: the same FastAPI app through Mangum (buffered) for the ``/tasks`` routes.
+
+    Each publishes a version on every change, and ``streaming_live`` / ``api_live`` (the ``live`` alias
+    of it) are what callers invoke; with ``snapstart`` Lambda restores those versions from a snapshot
+    (the app's hooks: :mod:`task_assistant.web.snapstart`).
     """
 
     def __init__(
@@ -209,6 +174,11 @@ class Functions(Construct):
         environment = app_environment(config, data, auth, page_url)
         self.streaming = self._streaming_function(environment)
         self.api = self._api_function(environment)
+        # What the function URL and the API Gateway integrations invoke: SnapStart restores published
+        # versions only, so every caller goes through an alias of the newest one (in every environment,
+        # so dev exercises the same wiring prod uses).
+        self.streaming_live = self._live_alias(self.streaming)
+        self.api_live = self._live_alias(self.api)
         self._grant_data_access(data)
 
     def _model_key_secret(self) -> secretsmanager.CfnSecret:
@@ -241,14 +211,15 @@ class Functions(Construct):
 
     def _web_adapter_layer(self) -> lambda_.ILayerVersion:
         config = self._config
-        arn = config.lwa_layer_arn or lwa_layer_arn(
-            Stack.of(self).region, config.architecture, config.lwa_layer_version
-        )
+        arn = config.lwa_layer_arn or web_adapter_layer_arn(self, config.architecture)
         return lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", arn)
 
     def _streaming_function(self, app_env: dict[str, str]) -> lambda_.Function:
         # Without a key source (and no base URL) the app runs its offline model.
         key_source = None if self._config.offline_model else self.openai_secret_arn
+        # Under SnapStart the adapter (>= v1.1.0) POSTs to these paths around the snapshot; the app
+        # serves them only then, and only to the adapter (task_assistant.web.snapstart).
+        hooks = (BEFORE_CHECKPOINT_PATH, AFTER_RESTORE_PATH) if self._config.snapstart else (None, None)
         return self._function(
             "Streaming",
             description="ChatKit over response streaming: uvicorn behind the Lambda Web Adapter",
@@ -259,7 +230,11 @@ class Functions(Construct):
             reserved=self._config.streaming_reserved_concurrency,
             environment={
                 **app_env,
-                **settings_env(openai_api_key_secret_id=key_source),
+                **settings_env(
+                    openai_api_key_secret_id=key_source,
+                    aws_lwa_snapstart_before_checkpoint_path=hooks[0],
+                    aws_lwa_snapstart_after_restore_path=hooks[1],
+                ),
                 **WEB_ADAPTER_ENVIRONMENT,
             },
         )
@@ -275,6 +250,26 @@ class Functions(Construct):
             reserved=self._config.api_reserved_concurrency,
             environment=dict(app_env),
         )
+
+    def _live_alias(self, function: lambda_.Function) -> lambda_.Alias:
+        """The ``live`` alias of the version published from the function's current configuration."""
+        alias = lambda_.Alias(
+            self,
+            f"{function.node.id}Live",
+            alias_name=LIVE_ALIAS,
+            version=function.current_version,
+            description="The newest published version; SnapStart restores these",
+        )
+        cfn_alias = alias.node.default_child
+        assert isinstance(cfn_alias, CfnElement), "a lambda.Alias is backed by a CfnAlias"
+        cfn_alias.override_logical_id(f"{function.node.id}LiveAlias")
+        if self._config.snapstart:
+            # CDK warns that SnapStart needs published versions; current_version and this alias are those.
+            Annotations.of(function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "Published on every change through current_version; callers invoke the live alias.",
+            )
+        return alias
 
     def _grant_data_access(self, data: Data) -> None:
         # Least privilege: the streaming function runs ChatKit (threads, items, attachments,
@@ -368,6 +363,10 @@ class Functions(Construct):
             application_log_level_v2=_APP_LOG_LEVELS[config.log_level],
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             role=role,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snapstart else None,
+            # A replaced version is deleted once the alias moved on: under SnapStart each kept version
+            # would keep a billed snapshot cache.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         log_group.grant_write(role)
         # Stable, readable logical ids: `sam local invoke -t cdk.out/<stack>.template.json

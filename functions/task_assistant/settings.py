@@ -136,6 +136,15 @@ class Settings(BaseSettings):
         METRICS_NAMESPACE, description="CloudWatch namespace of the Powertools metrics."
     )
 
+    # SnapStart through the Lambda Web Adapter (>= v1.1.0): the adapter's own variables, set by the stack
+    # when SnapStart is on. The app serves its snapshot hooks at these paths (task_assistant.web.snapstart).
+    aws_lwa_snapstart_before_checkpoint_path: str | None = Field(
+        None, description="Path the adapter POSTs to before the snapshot (the app warms up there)."
+    )
+    aws_lwa_snapstart_after_restore_path: str | None = Field(
+        None, description="Path the adapter POSTs to after a restore (the app renews shared state)."
+    )
+
     # Local mode only (`make dev`, `task-assistant-token`, `task-assistant-chat --local-user`)
     local_data_dir: str = Field(
         ".local-data",

@@ -86,6 +86,8 @@ def test_cdk_cli_synth_and_cfn_lint(placeholder_layer: Path, tmp_path: Path) -> 
         check=False,
     )
     assert result.returncode == 0, f"cdk synth failed:\n{result.stdout}\n{result.stderr}"
+    # Every feature flag is set in cdk.json, so the CLI's "N feature flags are not configured" is gone.
+    assert "feature flags" not in result.stdout + result.stderr
     template = outdir / "TaskAssistant-dev.template.json"
     body = json.loads(template.read_text())
     assert body["Resources"], "empty template"
@@ -94,5 +96,22 @@ def test_cdk_cli_synth_and_cfn_lint(placeholder_layer: Path, tmp_path: Path) -> 
     assert _lint(template) == []
 
 
+def test_cdk_cli_refuses_a_mistyped_context_key(placeholder_layer: Path, tmp_path: Path) -> None:
+    """A typo in ``-c`` stops synthesis with the known keys, instead of being ignored."""
+    npx = shutil.which("npx")
+    assert npx, "npx (Node.js) is required for the CDK CLI"
+    env = env_without_uv(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", CDK_DISABLE_CLI_TELEMETRY="true")
+    result = subprocess.run(
+        [npx, "--no-install", "cdk", "synth", "--quiet", "-c", "env=dev",
+         "-c", f"layer_dir={placeholder_layer}", "-c", "alarm_emial=ops@example.com",
+         "-o", str(tmp_path / "cdk.out")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "unknown context key 'alarm_emial' (did you mean 'alarm_email'?)" in result.stderr
+    assert "the known keys are: env, layer_dir," in result.stderr
+
+
 def test_cfn_lint_clean_for_prod(prod: Synthesized) -> None:
+    """Environment-agnostic, with SnapStart, versions, aliases, the adapter mapping and its rule."""
     assert _lint(prod.outdir / "TaskAssistant-prod.template.json") == []

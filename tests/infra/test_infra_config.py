@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from task_assistant_cdk.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
-from task_assistant_cdk.functions import lwa_layer_arn
+from task_assistant_cdk.config import (
+    APP_CONTEXT_KEYS,
+    ENVIRONMENTS,
+    OVERRIDABLE,
+    ConfigError,
+    EnvironmentConfig,
+    check_context_keys,
+    load_config,
+)
 
 
 def test_three_environments_with_prod_keeping_data() -> None:
@@ -71,18 +78,38 @@ def test_config_is_immutable() -> None:
     assert EnvironmentConfig.model_config.get("extra") == "forbid"
 
 
-def test_lwa_layer_arns() -> None:
-    assert (
-        lwa_layer_arn("eu-west-1", "arm64", 25)
-        == "arn:aws:lambda:eu-west-1:753240598075:layer:LambdaAdapterLayerArm64:25"
+def test_snapstart_is_on_in_prod_only_by_default_and_overridable() -> None:
+    assert ENVIRONMENTS["prod"].snapstart is True
+    assert ENVIRONMENTS["dev"].snapstart is False and ENVIRONMENTS["staging"].snapstart is False
+    assert load_config("dev", {"snapstart": "true"}).snapstart is True
+    assert load_config("prod", {"snapstart": "false"}).snapstart is False
+
+
+def test_execution_logging_is_off_everywhere_unless_asked_for() -> None:
+    assert {c.api_execution_logging for c in ENVIRONMENTS.values()} == {"off"}
+    assert load_config("prod", {"api_execution_logging": "ERROR"}).api_execution_logging == "ERROR"
+    with pytest.raises(ConfigError, match="api_execution_logging"):
+        load_config("prod", {"api_execution_logging": "verbose"})
+
+
+def test_lwa_layer_arn_override_must_be_a_layer_version_arn() -> None:
+    arn = "arn:aws:lambda:me-south-1:123456789012:layer:MyAdapterCopy:3"
+    assert load_config("dev", {"lwa_layer_arn": arn}).lwa_layer_arn == arn
+    with pytest.raises(ConfigError, match="lwa_layer_arn"):
+        load_config("dev", {"lwa_layer_arn": "LambdaAdapterLayerArm64:30"})
+
+
+def test_known_context_keys_and_cdks_own_pass() -> None:
+    check_context_keys(
+        [
+            *APP_CONTEXT_KEYS,
+            *OVERRIDABLE,
+            "@aws-cdk/core:enablePartitionLiterals",  # feature flags from cdk.json
+            "aws:cdk:bundling-stacks",  # set by the CLI
+            "availability-zones:account=123456789012:region=eu-west-1",  # cached lookups
+            "acknowledged-issue-numbers",  # `cdk acknowledge`
+        ]
     )
-    assert lwa_layer_arn("us-east-1", "x86_64", 25).endswith(":753240598075:layer:LambdaAdapterLayerX86:25")
-    assert (
-        lwa_layer_arn("cn-north-1", "x86_64", 25)
-        == "arn:aws-cn:lambda:cn-north-1:041581134020:layer:LambdaAdapterLayerX86:25"
-    )
-    with pytest.raises(ValueError, match="lwa_layer_arn"):
-        lwa_layer_arn("cn-north-1", "arm64", 25)
 
 
 def test_deadlines_keep_a_margin_under_each_timeout() -> None:
@@ -92,3 +119,17 @@ def test_deadlines_keep_a_margin_under_each_timeout() -> None:
     assert deadline_below(300, 20) == 280  # the streaming function's default
     assert deadline_below(10, 20) == 8  # short timeouts keep a fifth
     assert deadline_below(3, 4) == 2  # and at least a second
+
+
+def test_unknown_context_key_fails_with_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        check_context_keys(["env", "alarm_emial", "lwa_layer_version"])
+    message = str(info.value)
+    assert "unknown context key 'alarm_emial' (did you mean 'alarm_email'?)" in message
+    assert "'lwa_layer_version'" in message  # removed: the layer version now comes per region
+    assert all(key in message for key in (*APP_CONTEXT_KEYS, *OVERRIDABLE))
+
+
+def test_fixed_fields_in_the_context_fail_instead_of_being_ignored() -> None:
+    with pytest.raises(ConfigError, match="retain_data cannot be set with -c"):
+        check_context_keys(["env", "retain_data"])

@@ -199,7 +199,7 @@ def test_unknown_architecture_is_refused(build: ModuleType) -> None:
 def test_stack_refuses_a_missing_layer_with_instructions(tmp_path: Path) -> None:
     from aws_cdk import App
 
-    from task_assistant_cdk.functions import resolve_layer_dir
+    from task_assistant_cdk.layer import resolve_layer_dir
 
     app = App(context={"layer_dir": str(tmp_path / "nowhere")})
     with pytest.raises(FileNotFoundError, match="make layer"):

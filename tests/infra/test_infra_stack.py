@@ -13,6 +13,9 @@ from task_assistant.settings import Settings
 from task_assistant.storage.tables import CHAT_TABLE, TASKS_TABLE, TableSpec
 from task_assistant.web import cors
 from task_assistant.web.page_paths import PUBLIC_PATHS
+from task_assistant.web.scopes import API_SCOPE, GATEWAY_SCOPES
+from task_assistant.web.snapstart import AFTER_RESTORE_PATH, BEFORE_CHECKPOINT_PATH
+from task_assistant_cdk.web_adapter import numbered_regions
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -35,6 +38,11 @@ def _table(s: Synthesized, spec: TableSpec) -> dict[str, Any]:
 
 def _function(s: Synthesized, name: str) -> dict[str, Any]:
     return s.raw["Resources"][s.logical_id(getattr(s.stack.functions, name))]
+
+
+def _alias_id(s: Synthesized, name: str) -> str:
+    """The logical id of the ``live`` alias of function ``name`` (what every caller invokes)."""
+    return s.logical_id(getattr(s.stack.functions, f"{name}_live"))
 
 
 def _env(s: Synthesized, name: str) -> dict[str, Any]:
@@ -210,12 +218,23 @@ def test_app_client_is_public_with_srp_password_and_pkce_code_flow(synth: Synthe
     }
     assert props["AllowedOAuthFlows"] == ["code"]
     assert props["AllowedOAuthFlowsUserPoolClient"] is True
-    assert set(props["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert set(props["AllowedOAuthScopes"]) == {"openid", "email", "profile", API_SCOPE}
     # The configured frontends' URLs, and the stack's own page (it signs in with code + PKCE).
     assert props["CallbackURLs"] == [*synth.stack.config.callback_urls, _page_url(synth)]
     assert props["LogoutURLs"] == [*synth.stack.config.logout_urls, _page_url(synth)]
     assert props["PreventUserExistenceErrors"] == "ENABLED"
     assert synth.one("AWS::Cognito::UserPoolDomain")
+
+
+def test_resource_server_grants_the_api_scope(synth: Synthesized) -> None:
+    """The scope the page asks for and API Gateway's authorizer accepts (task_assistant.web.scopes)."""
+    server = synth.one("AWS::Cognito::UserPoolResourceServer")["Properties"]
+    identifier, scope = API_SCOPE.split("/")
+    assert server["Identifier"] == identifier
+    assert [s["ScopeName"] for s in server["Scopes"]] == [scope]
+    assert server["UserPoolId"] == {"Ref": synth.logical_id(synth.stack.auth.user_pool)}
+    client = synth.raw["Resources"][synth.logical_id(synth.stack.auth.client)]
+    assert synth.logical_id(synth.stack.auth.resource_server) in client["DependsOn"]
 
 
 def test_callback_urls_differ_per_environment(dev: Synthesized, prod: Synthesized) -> None:
@@ -258,16 +277,11 @@ def test_streaming_function_runs_uvicorn_behind_the_web_adapter(synth: Synthesiz
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
     assert props["Layers"][0] == {"Ref": layer_id}
-    assert props["Layers"][1] == {
-        "Fn::Join": [
-            "",
-            [
-                "arn:aws:lambda:",
-                {"Ref": "AWS::Region"},
-                f":753240598075:layer:LambdaAdapterLayerArm64:{synth.stack.config.lwa_layer_version}",
-            ],
-        ]
-    }
+    # Environment-agnostic: the region's own adapter layer from the mapping (test_infra_web_adapter.py).
+    assert props["Layers"][1] == {"Fn::FindInMap": ["WebAdapterLayers", {"Ref": "AWS::Region"}, "arn"]}
+    adapters = {entry["arn"] for entry in synth.raw["Mappings"]["WebAdapterLayers"].values()}
+    assert adapters == set(numbered_regions("arm64").values())
+    assert all(arn.endswith(":753240598075:layer:LambdaAdapterLayerArm64:30") for arn in adapters)
     env = props["Environment"]["Variables"]
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
@@ -290,8 +304,8 @@ def test_x86_64_override_switches_functions_layer_and_adapter(synthesize: Any) -
     assert x86.one("AWS::Lambda::LayerVersion")["Properties"]["CompatibleArchitectures"] == ["x86_64"]
     for fn in ("streaming", "api"):
         assert _function(x86, fn)["Properties"]["Architectures"] == ["x86_64"]
-    adapter = _dump(_function(x86, "streaming")["Properties"]["Layers"][1])
-    assert "LambdaAdapterLayerX86:" in adapter and "Arm64" not in adapter
+    adapters = _dump(x86.raw["Mappings"]["WebAdapterLayers"])
+    assert "LambdaAdapterLayerX86:" in adapters and "Arm64" not in adapters
 
 
 def test_api_function_uses_mangum_without_the_adapter(synth: Synthesized) -> None:
@@ -533,13 +547,15 @@ def test_routes_and_cognito_authorizer(synth: Synthesized) -> None:
             continue
         assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
         assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+        # With scopes the authorizer takes access tokens (and refuses ID tokens): docs/http-api.md.
+        assert method["AuthorizationScopes"] == list(GATEWAY_SCOPES), route
 
 
 @pytest.mark.parametrize("path", PUBLIC_PATHS)
 def test_page_is_served_by_the_api_function(synth: Synthesized, path: str) -> None:
     integration = _methods(synth)[f"{path} GET"]["Integration"]
     assert integration["Type"] == "AWS_PROXY"
-    assert synth.logical_id(synth.stack.functions.api) in _dump(integration["Uri"])
+    assert {"Ref": _alias_id(synth, "api")} in integration["Uri"]["Fn::Join"][1]
 
 
 def test_page_url_is_made_from_the_api_id_and_stage_name(synth: Synthesized) -> None:
@@ -570,7 +586,7 @@ def test_chatkit_route_streams_from_the_streaming_function(synth: Synthesized) -
     assert integration["TimeoutInMillis"] == synth.stack.config.streaming_timeout_seconds * 1000
     uri = _dump(integration["Uri"])
     assert "/response-streaming-invocations" in uri
-    assert synth.logical_id(synth.stack.functions.streaming) in uri
+    assert {"Ref": _alias_id(synth, "streaming")} in integration["Uri"]["Fn::Join"][1]
 
 
 @pytest.mark.parametrize("route", ["/tasks ANY", "/tasks/{proxy+} ANY", "/chatkit/feedback GET"])
@@ -579,7 +595,7 @@ def test_tasks_routes_go_to_the_api_function(synth: Synthesized, route: str) -> 
     assert integration["Type"] == "AWS_PROXY"
     assert integration.get("ResponseTransferMode", "BUFFERED") == "BUFFERED"
     uri = _dump(integration["Uri"])
-    assert synth.logical_id(synth.stack.functions.api) in uri and "/invocations" in uri
+    assert {"Ref": _alias_id(synth, "api")} in integration["Uri"]["Fn::Join"][1] and "/invocations" in uri
 
 
 def test_stage_throttling_access_logs_and_tracing(synth: Synthesized) -> None:
@@ -587,14 +603,14 @@ def test_stage_throttling_access_logs_and_tracing(synth: Synthesized) -> None:
     stage = synth.one("AWS::ApiGateway::Stage")["Properties"]
     assert stage["StageName"] == config.name
     assert stage["TracingEnabled"] is True
-    assert stage["AccessLogSetting"]["DestinationArn"] == {
-        "Fn::GetAtt": [synth.logical_id(synth.stack.api.access_logs), "Arn"]
-    }
+    # The log group's ARN without the trailing ":*" (feature flag logGroupDestinationArnWithoutWildcard).
+    destination = stage["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1]
+    assert destination[-2:] == [":log-group:", {"Ref": synth.logical_id(synth.stack.api.access_logs)}]
     assert "$context.requestId" in stage["AccessLogSetting"]["Format"]
     (settings,) = stage["MethodSettings"]
     assert settings["ThrottlingRateLimit"] == config.api_throttle_rate
     assert settings["ThrottlingBurstLimit"] == config.api_throttle_burst
-    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["LoggingLevel"] == "OFF"  # opt-in: api_execution_logging
     assert settings["DataTraceEnabled"] is False  # would log user messages
 
 
@@ -605,9 +621,56 @@ def test_function_url_streams_without_iam_auth(synth: Synthesized) -> None:
     assert url["TargetFunctionArn"] == {
         "Fn::GetAtt": [synth.logical_id(synth.stack.functions.streaming), "Arn"]
     }
+    assert url["Qualifier"] == "live"  # the alias: published versions, what SnapStart restores
     # CORS is answered by the app from CORS_ORIGINS; a URL CORS block would duplicate headers.
     assert "Cors" not in url
     assert _env(synth, "streaming")["CORS_ORIGINS"] == ",".join(synth.stack.config.cors_origins)
+
+
+def test_nothing_account_wide_is_created(synth: Synthesized) -> None:
+    """No AWS::ApiGateway::Account (one CloudWatch role setting per account and region) and no role for it."""
+    assert not synth.resources("AWS::ApiGateway::Account")
+    policies = _dump(
+        [r["Properties"].get("ManagedPolicyArns") for r in synth.resources("AWS::IAM::Role").values()]
+    )
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" not in policies
+
+
+def test_execution_logging_is_opt_in_per_environment(synthesize: Any) -> None:
+    logged = synthesize("dev", api_execution_logging="ERROR")
+    (settings,) = logged.one("AWS::ApiGateway::Stage")["Properties"]["MethodSettings"]
+    assert settings["LoggingLevel"] == "ERROR" and settings["DataTraceEnabled"] is False
+    assert not logged.resources("AWS::ApiGateway::Account")  # the account's role is used, never created
+
+
+def test_invocations_reach_the_live_alias_of_a_published_version(synth: Synthesized) -> None:
+    """Function URL and API Gateway invoke the ``live`` alias; only it is granted to them."""
+    for name in ("streaming", "api"):
+        alias = synth.raw["Resources"][_alias_id(synth, name)]["Properties"]
+        function = {"Ref": synth.logical_id(getattr(synth.stack.functions, name))}
+        assert alias["Name"] == "live" and alias["FunctionName"] == function
+        version_id = alias["FunctionVersion"]["Fn::GetAtt"][0]
+        version = synth.raw["Resources"][version_id]
+        assert version["Type"] == "AWS::Lambda::Version" and version["Properties"]["FunctionName"] == function
+        assert version["DeletionPolicy"] == "Delete"  # a replaced version (and its snapshot) goes
+    targets = {
+        _dump(p["Properties"]["FunctionName"]) for p in synth.resources("AWS::Lambda::Permission").values()
+    }
+    assert targets == {_dump({"Ref": _alias_id(synth, name)}) for name in ("streaming", "api")}
+
+
+def test_snapstart_in_prod_with_the_adapters_hook_paths(dev: Synthesized, prod: Synthesized) -> None:
+    for name in ("streaming", "api"):
+        assert _function(prod, name)["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert "SnapStart" not in _function(dev, name)["Properties"]
+    hooks = {
+        "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH": BEFORE_CHECKPOINT_PATH,
+        "AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH": AFTER_RESTORE_PATH,
+    }
+    assert {k: v for k, v in _env(prod, "streaming").items() if k in hooks} == hooks
+    assert not set(hooks) & set(_env(dev, "streaming"))
+    # SnapStart allows no more than 512 MB of ephemeral storage (the default).
+    assert _function(prod, "streaming")["Properties"].get("EphemeralStorage", {"Size": 512})["Size"] <= 512
 
 
 def test_rest_api_preflight_is_answered_by_api_gateway_for_configured_origins(synth: Synthesized) -> None:

@@ -30,6 +30,7 @@ class CognitoStandIn:
         self.redirect_uri = ""  # set once the page's URL is known
         self.grants: list[str] = []
         self.refused: list[str] = []
+        self.requested_scopes: list[str] = []  # of the last authorization request
         self._codes: dict[str, str] = {}  # code -> PKCE challenge
         stand_in = self
 
@@ -73,6 +74,7 @@ class CognitoStandIn:
         self._thread = threading.Thread(target=self._server.serve_forever, name="cognito", daemon=True)
 
     def authorize(self, query: dict[str, str]) -> str:
+        self.requested_scopes = query.get("scope", "").split()
         expected = {"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri}
         wrong = [k for k, v in expected.items() if query.get(k) != v]
         if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -58,9 +59,15 @@ def load_cdk_app_module() -> Any:
     return sys.modules[name]
 
 
+def cdk_json_context() -> dict[str, Any]:
+    """The ``context`` of ``cdk.json`` (feature flags): what the CLI hands the app on every synth."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
 def synth_app(context: dict[str, Any], outdir: Path) -> tuple[App, Any]:
-    """Build the real app (with cdk-nag) from ``cdk/app.py`` for ``context``."""
-    return load_cdk_app_module().build_app(App(context=context, outdir=str(outdir)))
+    """Build the real app (with cdk-nag) from ``cdk/app.py`` for ``context``, on top of cdk.json's."""
+    return load_cdk_app_module().build_app(App(context={**cdk_json_context(), **context}, outdir=str(outdir)))
 
 
 def path_without_uv() -> str:

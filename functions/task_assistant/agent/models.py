@@ -26,6 +26,7 @@ A turn may ask for another model (the composer's model picker): any name in ``OP
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,6 +39,12 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI, Timeout
 
 ModelKind = Literal["offline", "openai_responses", "openai_chat_completions"]
+
+#: The modules :meth:`ModelFactory._build` imports, per kind of model.
+_MODEL_MODULES = {
+    "offline": ("task_assistant.agent.offline",),
+    "openai": ("openai", "agents.models.openai_chatcompletions", "agents.models.openai_responses"),
+}
 
 # Placeholder credential for keyless OpenAI-compatible servers; the client refuses an empty key.
 KEYLESS_PLACEHOLDER = "no-key"
@@ -230,6 +237,22 @@ class ModelFactory:
                         max_retries=MODEL_MAX_RETRIES,
                     )
         return self._client
+
+    def import_model_modules(self) -> None:
+        """Import what building the selected model imports, without building it (no key is read).
+
+        Before a SnapStart snapshot: the first turn after a restore then pays no imports.
+        """
+        for module in _MODEL_MODULES["offline" if self.choice.kind == "offline" else "openai"]:
+            importlib.import_module(module)
+
+    def forget(self) -> None:
+        """Drop the built model: the next turn reads the key again and opens new connections.
+
+        After a SnapStart restore, a model built before the snapshot would share its HTTP connections
+        (and the key read then) with every restored copy.
+        """
+        self._model = None
 
     async def _api_key(self) -> str:
         settings = self.settings

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
+import ulid
 from chatkit.store import StoreItemType
-from ulid import ULID
+from ulid import ULID, ULIDGenerator
 
 #: ChatKit's prefix for each kind of id (the same table as ``chatkit.store._ID_PREFIXES``).
 ID_PREFIXES: Final[dict[StoreItemType, str]] = {
@@ -37,3 +38,13 @@ ID_PATTERN: Final[re.Pattern[str]] = re.compile(
 def new_id(kind: StoreItemType) -> str:
     """A fresh id for ``kind`` (``thr_01J...``); raises ``KeyError`` for an unknown kind."""
     return f"{ID_PREFIXES[kind]}_{ULID()}"
+
+
+def renew_id_generator() -> None:
+    """Start a new ULID generator (after a SnapStart restore).
+
+    ``ULID()`` draws from the library's module-level generator, which remembers the last timestamp and
+    randomness to stay monotonic within a millisecond; restored copies must not share that state.
+    ``ulid.default_generator`` is the library's documented replacement point.
+    """
+    ulid.default_generator = ULIDGenerator()

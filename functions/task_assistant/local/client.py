@@ -273,7 +273,7 @@ def cognito_token(
     endpoint_url: str | None = None,
     use: str = "id",
 ) -> str:
-    """Sign in with Cognito's ``USER_PASSWORD_AUTH`` flow and return the ID (or access) token."""
+    """Sign in with Cognito's ``USER_PASSWORD_AUTH`` flow and return the ID or access token (``use``)."""
     import boto3
 
     region = region or user_pool_id.split("_", 1)[0]
@@ -316,7 +316,17 @@ def _parser() -> argparse.ArgumentParser:
     auth.add_argument("--client-secret", help="Cognito app client secret, if the client has one")
     auth.add_argument("--region", help="Cognito region (default: from the user pool id)")
     auth.add_argument("--cognito-endpoint-url", help=argparse.SUPPRESS)  # tests: moto's Cognito
-    auth.add_argument("--access-token", action="store_true", help="send the access token, not the ID token")
+    kind = auth.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--access-token",
+        action="store_true",
+        help="send the access token (the default for Cognito: API Gateway's authorizer takes access tokens)",
+    )
+    kind.add_argument(
+        "--id-token",
+        action="store_true",
+        help="send the ID token (the default for the local issuer; the function URL takes both)",
+    )
     parser.add_argument("--thread", help="resume this thread before sending")
     parser.add_argument(
         "--message", "-m", action="append", default=[], help="send this (or run this /command); repeatable"
@@ -326,7 +336,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     cognito = [args.user_pool_id, args.client_id, args.username, args.password]
-    use = "access" if args.access_token else "id"
     if args.token:
         return str(args.token)
     if any(cognito):
@@ -340,7 +349,7 @@ def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
             client_secret=args.client_secret,
             region=args.region,
             endpoint_url=args.cognito_endpoint_url,
-            use=use,
+            use="id" if args.id_token else "access",
         )
     from task_assistant.local.token_issuer import LocalIssuer, check_user_name, default_data_dir
 
@@ -350,7 +359,7 @@ def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     except ValueError as exc:
         parser.error(str(exc))
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    return LocalIssuer.load_or_create(data_dir).mint(user, use="access" if use == "access" else "id")
+    return LocalIssuer.load_or_create(data_dir).mint(user, use="access" if args.access_token else "id")
 
 
 # Scripted (--message) and interactive mode share one client, its error reporting and its cleanup.

@@ -25,6 +25,7 @@ until botocore's own timeouts end the call.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -67,13 +68,37 @@ def one_shot_config(settings: Settings, *, timeout_seconds: float) -> Config:
     )
 
 
+#: Every client built here (weakly held): :func:`renew_clients` reaches them all.
+_built_clients: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def _client(service: str, settings: Settings, endpoint_url: str | None, config: Config) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        region_name=settings.aws_region,
-        endpoint_url=endpoint_url,
-        config=config,
+    return _tracked(
+        boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            region_name=settings.aws_region,
+            endpoint_url=endpoint_url,
+            config=config,
+        )
     )
+
+
+def _tracked(client: Any) -> Any:
+    _built_clients.add(client)
+    return client
+
+
+def renew_clients() -> int:
+    """Close the pooled connections of every client built here; return how many clients there are.
+
+    For SnapStart: a socket kept in a snapshot is dead after a restore, or worse, shared by every
+    restored copy. The clients stay usable: the next call opens a new connection. They are not rebuilt
+    (building one costs ~0.2 s); their credentials come from Lambda's refreshable provider.
+    """
+    clients = list(_built_clients)
+    for client in clients:
+        client.close()
+    return len(clients)
 
 
 def dynamodb_client(settings: Settings, *, config: Config | None = None) -> DynamoDBClient:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import math
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +74,16 @@ class AuthUnavailableError(Exception):
         self.retry_after_seconds = retry_after_seconds
 
 
+@functools.cache
+def jwks_tls_context() -> ssl.SSLContext:
+    """httpx's TLS settings (certifi's CAs), built once per process for every JWKS fetch.
+
+    Building them reads the CA bundle: 30-90 ms, which a fresh ``httpx.get`` would pay on every fetch,
+    the first request after a cold start or a SnapStart restore included.
+    """
+    return httpx.create_ssl_context()
+
+
 class JWKSCache:
     """Signing keys by ``kid`` from a JWKS URL, fetched lazily and cached for the process.
 
@@ -113,6 +125,35 @@ class JWKSCache:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="jwks")
         self.fetch_count = 0
 
+    @property
+    def known_kids(self) -> frozenset[str]:
+        """The key ids cached right now (nothing is fetched)."""
+        return frozenset(self._keys)
+
+    def forget(self) -> None:
+        """Drop the cached keys and the refresh and backoff windows: the next token fetches the JWKS.
+
+        After a SnapStart restore the cached set may be days old: a key revoked since would still verify.
+        """
+        with self._lock:
+            self._keys = {}
+            self._fetched_at = None
+            self._failures = 0
+            self._retry_at = 0.0
+
+    def refresh(self) -> bool:
+        """Forget the keys and fetch the current set now, on the calling thread; False if that failed.
+
+        After a SnapStart restore, before traffic (no request is waiting, so the single-flight executor is
+        not needed). A failed fetch leaves no keys and the usual backoff: the next token fetches again.
+        """
+        self.forget()
+        try:
+            self._fetch_and_store()
+        except AuthUnavailableError:
+            return False
+        return True
+
     async def get_key(self, kid: str) -> PyJWK:
         """The verification key for ``kid``.
 
@@ -150,7 +191,9 @@ class JWKSCache:
     def _fetch_and_store(self) -> None:
         self.fetch_count += 1
         try:
-            response = httpx.get(self.url, timeout=self.timeout_seconds, follow_redirects=False)
+            response = httpx.get(
+                self.url, timeout=self.timeout_seconds, follow_redirects=False, verify=jwks_tls_context()
+            )
             response.raise_for_status()
             keys = parse_jwks(response.json())
         except (httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:

@@ -31,11 +31,13 @@ from task_assistant.agent.models import choose_model, dictation_available
 from task_assistant.settings import Settings
 from task_assistant.web.deps import SettingsDep
 from task_assistant.web.page_paths import ASSETS, CONFIG_PATH, PAGE_PATH
+from task_assistant.web.scopes import PAGE_SCOPES
 
 STATIC_DIR = Path(__file__).with_name("static")
 CHATKIT_SCRIPT_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 CHATKIT_ORIGIN = "https://cdn.platform.openai.com"
-COGNITO_SCOPES = ("openid", "email", "profile")
+#: What the page asks Cognito for: its ID token names the user, its access token goes to the API.
+COGNITO_SCOPES = PAGE_SCOPES
 
 router = APIRouter(include_in_schema=False)
 

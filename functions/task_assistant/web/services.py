@@ -74,6 +74,10 @@ class Services:
         """Whether ``name`` (chatkit, tasks, verifier, rate_limits) exists yet (for tests and health)."""
         return self._parts.get(name) is not None
 
+    def part(self, name: str) -> Any | None:
+        """The part ``name`` if it is built, else None (never builds it)."""
+        return self._parts.get(name)
+
     async def chatkit_server(self) -> ChatKitServer[RequestContext]:
         """The ChatKit server (the agent helper's factory, imported on first use)."""
 

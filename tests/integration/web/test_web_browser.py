@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,6 +41,7 @@ from task_assistant.settings import Settings
 from task_assistant.web.app import create_app
 from task_assistant.web.page import CHATKIT_SCRIPT_URL, STATIC_DIR, content_security_policy
 from task_assistant.web.page_paths import ASSETS
+from task_assistant.web.scopes import API_SCOPE
 from task_assistant.web.services import Services
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -319,6 +321,8 @@ def test_deployed_page_signs_in_with_code_and_pkce_chats_and_signs_out(
     cognito_page: tuple[str, CognitoStandIn], page: Page
 ) -> None:
     app_url, cognito = cognito_page
+    sent: dict[str, str] = {}
+    page.on("request", lambda r: sent.__setitem__(r.url, r.headers.get("authorization", "")))
     page.goto(f"{app_url}/")
     expect(page.locator("#sign-in")).to_be_visible()
     expect(page.locator("#account")).to_be_hidden()
@@ -335,6 +339,11 @@ def test_deployed_page_signs_in_with_code_and_pkce_chats_and_signs_out(
     expect(page.locator("#transcript li.assistant").first).to_contain_text(
         "Added \u201cbook the flights\u201d"
     )
+    # The API gets the access token (API Gateway's authorizer refuses ID tokens), asked for with its scope;
+    # the ID token only names the user on the page.
+    assert API_SCOPE in cognito.requested_scopes and "openid" in cognito.requested_scopes
+    token = sent[f"{app_url}/chatkit"].removeprefix("Bearer ")
+    assert jwt.decode(token, options={"verify_signature": False})["token_use"] == "access"
 
     page.get_by_role("button", name="Sign out").click()  # Cognito's /logout, then back to the page
     expect(page.locator("#sign-in")).to_be_visible()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import httpx
+import jwt
 import pytest
 
 from support.web import chatkit_factory, serve
@@ -198,11 +199,24 @@ def test_client_signs_in_with_cognito(
         "--cognito-endpoint-url", cognito["endpoint"],
         "-m", "add file the taxes", "-m", "/tasks",
     ]  # fmt: skip
-    if access:
-        args.append("--access-token")
+    args.append("--access-token" if access else "--id-token")
     assert chat_client.main(args) == 0
     out = capsys.readouterr().out
     assert "Added “file the taxes”" in out and "[ ] file the taxes" in out
+
+
+def test_client_sends_the_cognito_access_token_by_default(cognito: dict[str, str]) -> None:
+    """What API Gateway's authorizer takes (it refuses ID tokens); the function URL takes both."""
+    args = [
+        "--user-pool-id", cognito["pool"], "--client-id", cognito["client"],
+        "--username", "carol", "--password", "Corr3ct-Horse!",
+        "--cognito-endpoint-url", cognito["endpoint"],
+    ]  # fmt: skip
+    parser = chat_client._parser()
+    token = chat_client._token(parser.parse_args(args), parser)
+    assert jwt.decode(token, options={"verify_signature": False})["token_use"] == "access"
+    token = chat_client._token(parser.parse_args([*args, "--id-token"]), parser)
+    assert jwt.decode(token, options={"verify_signature": False})["token_use"] == "id"
 
 
 def test_client_cognito_wrong_password(cognito: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

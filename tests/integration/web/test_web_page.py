@@ -155,7 +155,7 @@ def test_deployed_page_signs_in_with_cognito_code_and_pkce(web_settings: Setting
         "domain": domain,
         "clientId": "web-client-id",
         "redirectUri": page_url,
-        "scopes": ["openid", "email", "profile"],
+        "scopes": ["openid", "email", "profile", "task-assistant/api"],  # the API's scope: see scopes.py
     }
     assert domain in policy and "https://abc123.execute-api.eu-west-1.amazonaws.com" in policy
 

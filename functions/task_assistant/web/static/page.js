@@ -88,13 +88,16 @@
         throw new SignInRequired("Your session has ended. Sign in again to continue.");
       }
       const tokens = await response.json();
+      // The ID token names the user on the page; the access token is what the API takes (API Gateway's
+      // authorizer accepts access tokens with the API's scope, and refuses ID tokens).
       session = {
         idToken: tokens.id_token,
+        accessToken: tokens.access_token,
         refreshToken: tokens.refresh_token || (session && session.refreshToken),
         expiresAt: Date.now() + tokens.expires_in * 1000,
       };
       sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-      return session.idToken;
+      return session.accessToken;
     }
 
     async function renew() {
@@ -130,7 +133,7 @@
         return session !== null;
       },
       async token() {
-        if (session && Date.now() < session.expiresAt - 60000) return session.idToken;
+        if (session && session.accessToken && Date.now() < session.expiresAt - 60000) return session.accessToken;
         return renew();
       },
       renew,
