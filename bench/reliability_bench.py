@@ -34,6 +34,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,14 @@ from pydantic import SecretStr  # noqa: E402
 from support.fault_injection import FaultProxy, StallServer, closed_port_url  # noqa: E402
 from support.fuzz_runs import FuzzReport, fuzz_chatkit, fuzz_tasks, known_ids  # noqa: E402
 from support.load_audit import audit, outcome_counts, percentile, run_load  # noqa: E402
-from support.web import ChatKitCaller, chatkit_factory, serve, user_message  # noqa: E402
+from support.web import (  # noqa: E402
+    ChatKitCaller,
+    assistant_text,
+    chatkit_factory,
+    serve,
+    sse_events,
+    user_message,
+)
 from task_assistant.local.embedded import EmbeddedAWS  # noqa: E402
 from task_assistant.local.token_issuer import LOCAL_CLIENT_ID, LOCAL_ISSUER, LocalIssuer  # noqa: E402
 from task_assistant.settings import Settings  # noqa: E402
@@ -93,6 +101,43 @@ class Bench:
 
     def tokens(self, tag: str, users: int) -> dict[str, str]:
         return {f"{tag}{n:03d}": self.issuer.mint(f"{tag}{n:03d}") for n in range(users)}
+
+    # --- same thread ------------------------------------------------------------------------------
+
+    def same_thread(self, threads: int, messages: int) -> dict[str, int]:
+        """``messages`` concurrent "add kiwi…" messages into each of ``threads`` threads (two tabs, taken
+        further): how many replies answer their own message, and what the thread and the list hold after."""
+        token = self.issuer.mint("samethread")
+        counts = {"sent": 0, "own": 0, "other": 0, "5xx": 0, "tasks": 0, "expected": 0, "dup_items": 0}
+        with app_at(self.settings()) as url:
+            caller = ChatKitCaller(url, token)
+            for t in range(threads):
+                thread_id, _ = caller.new_thread("hello")
+                titles = [f"kiwi{t:02d}x{n:02d}" for n in range(messages)]
+
+                def send(title: str, thread_id: str = thread_id) -> tuple[str, int, str]:
+                    one = ChatKitCaller(url, token)
+                    try:
+                        params = {"thread_id": thread_id, "input": user_message(f"add {title}")}
+                        response = one.post("threads.add_user_message", params)
+                        events = list(sse_events(response)) if response.status_code == 200 else []
+                        return title, response.status_code, assistant_text(events)
+                    finally:
+                        one.close()
+
+                with ThreadPoolExecutor(messages) as pool:
+                    for title, status, reply in pool.map(send, titles):
+                        counts["sent"] += 1
+                        counts["5xx"] += status >= 500
+                        mine = title in reply and not any(o in reply for o in titles if o != title)
+                        counts["own" if mine else "other"] += 1
+                ids = [item["id"] for item in caller.items(thread_id)]
+                counts["dup_items"] += len(ids) - len(set(ids))
+                counts["expected"] += len(titles)
+            listed = caller.client.get("/tasks", params={"limit": 100}).json()["tasks"]
+            counts["tasks"] = len({t["title"] for t in listed if t["title"].startswith("kiwi")})
+            caller.close()
+        return counts
 
     # --- 1 and 2 ----------------------------------------------------------------------------------
 
@@ -259,6 +304,15 @@ def print_load(title: str, row: dict[str, Any]) -> None:
         )
 
 
+def print_same_thread(threads: int, row: dict[str, int]) -> None:
+    print(f"\n### Same thread: {threads} threads x 8 concurrent messages each\n")
+    header = ("messages", "answered their own", "answered another's", "5xx", "distinct tasks", "expected")
+    print("| " + " | ".join((*header, "duplicated items")) + " |")
+    print("|" + "---:|" * (len(header) + 1))
+    keys = ("sent", "own", "other", "5xx", "tasks", "expected", "dup_items")
+    print("| " + " | ".join(str(row[k]) for k in keys) + " |")
+
+
 def print_fuzz(results: dict[str, FuzzReport]) -> None:
     print("\n### Fuzzing\n")
     print("| target | cases | 5xx | outside the contract | statuses | seconds |")
@@ -293,6 +347,9 @@ def run(bench: Bench, args: argparse.Namespace, only: set[str]) -> None:
             "Faults: the same load, DynamoDB throttling 20 % of requests and down for 1 s mid-run",
             bench.load(users, turns, throttle=0.2, outage=True),
         )
+    if "same-thread" in only:
+        log("same thread...")
+        print_same_thread(args.same_thread_threads, bench.same_thread(args.same_thread_threads, 8))
     if "budgets" in only:
         log("budgets...")
         print_budgets(bench.budgets())
@@ -307,7 +364,8 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--chatkit-cases", type=int, default=6000)
     parser.add_argument("--tasks-cases", type=int, default=4000)
-    parser.add_argument("--only", default="load,faults,budgets,fuzz")
+    parser.add_argument("--same-thread-threads", type=int, default=5)
+    parser.add_argument("--only", default="load,same-thread,faults,budgets,fuzz")
     args = parser.parse_args()
     only = set(args.only.split(","))
     logging.disable(logging.CRITICAL)  # the app logs every injected fault; the figures are the output
