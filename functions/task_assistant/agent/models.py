@@ -247,12 +247,14 @@ class ModelFactory:
             importlib.import_module(module)
 
     def forget(self) -> None:
-        """Drop the built model: the next turn reads the key again and opens new connections.
+        """Drop the built models and the provider client: the next turn reads the key again and opens new
+        connections.
 
         After a SnapStart restore, a model built before the snapshot would share its HTTP connections
         (and the key read then) with every restored copy.
         """
-        self._model = None
+        self._models.clear()
+        self._client = None
 
     async def _api_key(self) -> str:
         settings = self.settings

@@ -43,7 +43,8 @@ async def test_concurrent_users_lose_duplicate_and_mix_up_nothing(
         ]
         report = await audit(url, tokens, records)
     assert report.counts() == NOTHING_WRONG, report.findings
-    assert (report.threads, report.tasks, report.items) == (USERS, USERS * TURNS, 2 * USERS * TURNS)
+    # Each turn stores its message, what its tool did (a workflow item) and its answer.
+    assert (report.threads, report.tasks, report.items) == (USERS, USERS * TURNS, 3 * USERS * TURNS)
 
 
 async def test_throttling_and_an_outage_mid_run_end_turns_cleanly_inside_the_budget(
