@@ -180,6 +180,25 @@ async def test_another_users_task_looks_missing_and_is_untouched(
     assert (await service.list(bob)).tasks == []
 
 
+def serialize_item_writes(repo: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send the repository's conditional writes to the table one at a time.
+
+    DynamoDB applies writes to one item one after another, checking each condition against the result of
+    the previous write; moto's server checks and writes without a lock, so two racing writes can both pass
+    their condition there (about one run in six). Serializing them here keeps the race these tests are
+    about (both callers read the same version before either writes) and gives the table DynamoDB's order.
+    """
+    lock = asyncio.Lock()
+    for name in ("update", "delete"):
+        real = getattr(repo, name)
+
+        async def one_at_a_time(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            async with lock:
+                return await _real(*args, **kwargs)
+
+        monkeypatch.setattr(repo, name, one_at_a_time)
+
+
 async def test_two_concurrent_updates_exactly_one_wins(
     service: TaskService, alice: RequestContext, monkeypatch: pytest.MonkeyPatch
 ):
@@ -194,6 +213,7 @@ async def test_two_concurrent_updates_exactly_one_wins(
         return found
 
     monkeypatch.setattr(service._repo, "get", get_then_wait)
+    serialize_item_writes(service._repo, monkeypatch)
     results = await asyncio.gather(
         service.update(alice, task.id, title="From A", notes="A's notes"),
         service.update(alice, task.id, title="From B"),
@@ -216,8 +236,11 @@ async def test_two_concurrent_updates_exactly_one_wins(
         assert stored.notes is None
 
 
-async def test_concurrent_writes_at_the_same_version_one_wins(service: TaskService, alice: RequestContext):
+async def test_concurrent_writes_at_the_same_version_one_wins(
+    service: TaskService, alice: RequestContext, monkeypatch: pytest.MonkeyPatch
+):
     task = await service.add(alice, "Shared")
+    serialize_item_writes(service._repo, monkeypatch)
     results = await asyncio.gather(
         service.update(alice, task.id, title="Renamed", expected_version=1),
         service.complete(alice, task.id, expected_version=1),
