@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents import FunctionTool, Tool
 from agents.model_settings import ModelSettings
 from agents.models.interface import ModelTracing
 from openai.types.responses import (
@@ -15,32 +14,14 @@ from openai.types.responses import (
     ResponseOutputMessage,
 )
 
+from support.offline_tools import TASK_TOOLS
 from task_assistant.agent.listing import ListedTask, format_task_list
 from task_assistant.agent.offline import HELP_TEXT, OfflineModel, with_offline_note
 
 ID1, ID2, ID3 = "01JD0000000000000000000001", "01JD0000000000000000000002", "01JD0000000000000000000003"
 
 
-def _tool(name: str, props: dict[str, Any]) -> FunctionTool:
-    async def invoke(_ctx: Any, _args: str) -> str:
-        raise AssertionError("the model never runs tools itself")
-
-    return FunctionTool(
-        name=name,
-        description=name,
-        params_json_schema={"type": "object", "properties": props},
-        on_invoke_tool=invoke,
-    )
-
-
-TOOLS: list[Tool] = [
-    _tool("add_task", {"title": {}, "notes": {}}),
-    _tool("list_tasks", {"status": {}, "limit": {"maximum": 100}}),
-    _tool("complete_task", {"task": {}}),
-    _tool("reopen_task", {"task": {}}),
-    _tool("update_task", {"task": {}, "title": {}, "notes": {}}),
-    _tool("delete_task", {"task": {}}),
-]
+TOOLS = TASK_TOOLS
 
 
 def _user(text: str) -> EasyInputMessageParam:

@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from agents import FunctionTool, Tool
 from agents.model_settings import ModelSettings
 from agents.models.interface import ModelTracing
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
 
+from support.offline_tools import TASK_TOOLS
 from task_assistant.agent.listing import ListedTask, TaggedTask, format_tagged_task, format_task_list
 from task_assistant.agent.offline import OFFLINE_NOTE, OfflineModel
 from task_assistant.tasks.models import AmbiguousTaskError, Task, short_id
@@ -20,26 +20,7 @@ ID1, ID2, ID3 = "01JD0000000000000000000X7K", "01JD0000000000000000000P9Q", "01J
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _tool(name: str, props: dict[str, Any]) -> FunctionTool:
-    async def invoke(_ctx: Any, _args: str) -> str:
-        raise AssertionError("the model never runs tools itself")
-
-    return FunctionTool(
-        name=name,
-        description=name,
-        params_json_schema={"type": "object", "properties": props},
-        on_invoke_tool=invoke,
-    )
-
-
-TOOLS: list[Tool] = [
-    _tool("add_task", {"title": {}, "notes": {}}),
-    _tool("list_tasks", {"status": {}, "limit": {"maximum": 100}}),
-    _tool("complete_task", {"task": {}}),
-    _tool("reopen_task", {"task": {}}),
-    _tool("update_task", {"task": {}, "title": {}, "notes": {}}),
-    _tool("delete_task", {"task": {}}),
-]
+TOOLS = TASK_TOOLS
 
 
 def _user(text: str) -> dict[str, Any]:
