@@ -30,19 +30,20 @@ from pydantic import BaseModel
 _MAX_DEPTH = 6
 _ID_FIELDS = frozenset({"thread_id", "item_id", "attachment_id", "after", "before", "id"})
 
+# Any JSON value: where a field's type is wrong, an id is huge, or an integer overflows 64 bits.
 scalars = (
     st.none()
     | st.booleans()
-    | st.integers(-(2**40), 2**40)
+    | st.integers(-(2**70), 2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
+    | st.text(max_size=30)
 )
 json_values = st.recursive(
     scalars,
     lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
     ),
-    max_leaves=8,
+    max_leaves=12,
 )
 
 

@@ -11,24 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support.chatkit_fuzz import json_values
 from support.web import ChatKitCaller, user_message
 from task_assistant.local.token_issuer import LocalIssuer
 from task_assistant.web.chatkit_requests import REQUEST_TYPES
-
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30)
-)
-json_values = st.recursive(
-    scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 
 
 @pytest.fixture(scope="module")
