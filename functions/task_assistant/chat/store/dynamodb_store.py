@@ -137,26 +137,15 @@ class DynamoDBStore(Store[RequestContext]):
         limit = self._cap(limit)
         if not valid_id(thread_id):
             return Page(data=[], has_more=False, after=None)
-        condition = f"{CHAT_PK} = :pk"
-        values: Row = {":pk": str_value(thread_pk(context.user_id, thread_id))}
-        if after:
-            cursor = None
-            if valid_id(after):
-                cursor_key = item_key(context.user_id, thread_id, after)
-                cursor = await self.rows.get(cursor_key, projection=CHAT_CREATED)
-            if cursor is None:
-                raise NotFoundError(f"Item {after} not found in thread {thread_id}")
-            condition += f" AND {CHAT_CREATED} > :c" if forward else f" AND {CHAT_CREATED} < :c"
-            values[":c"] = cursor[CHAT_CREATED]
-        rows = await self.rows.query(
-            {
-                "IndexName": CHAT_BY_CREATED,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-                "ScanIndexForward": forward,
-                "ConsistentRead": True,
-            },
-            want=limit + 1,
+        cursor_key = item_key(context.user_id, thread_id, after) if after and valid_id(after) else None
+        rows = await self._index_page(
+            CHAT_BY_CREATED,
+            (CHAT_PK, thread_pk(context.user_id, thread_id)),
+            CHAT_CREATED,
+            after=(after, cursor_key, f"Item {after} not found in thread {thread_id}"),
+            forward=forward,
+            limit=limit,
+            consistent=True,
         )
         items = [ITEM_ADAPTER.validate_json(b) for b in await self.rows.read_bodies(rows[:limit])]
         return self._page(items, has_more=len(rows) > limit)
@@ -250,28 +239,54 @@ class DynamoDBStore(Store[RequestContext]):
     ) -> Page[ThreadMetadata]:
         forward = self._forward(order)
         limit = self._cap(limit)
-        condition = f"{CHAT_USER_PK} = :pk"
-        values: Row = {":pk": str_value(user_index_pk(context.user_id))}
-        if after:
-            cursor = None
-            if valid_id(after):
-                cursor = await self.rows.get(thread_key(context.user_id, after), projection=CHAT_USER_SK)
-            if cursor is None:
-                raise NotFoundError(f"Thread {after} not found")
-            condition += f" AND {CHAT_USER_SK} > :c" if forward else f" AND {CHAT_USER_SK} < :c"
-            values[":c"] = cursor[CHAT_USER_SK]
+        cursor_key = thread_key(context.user_id, after) if after and valid_id(after) else None
         # GSIs only offer eventually consistent reads; a thread created a moment ago may be missing.
-        rows = await self.rows.query(
-            {
-                "IndexName": CHAT_BY_USER,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-                "ScanIndexForward": forward,
-            },
-            want=limit + 1,
+        rows = await self._index_page(
+            CHAT_BY_USER,
+            (CHAT_USER_PK, user_index_pk(context.user_id)),
+            CHAT_USER_SK,
+            after=(after, cursor_key, f"Thread {after} not found"),
+            forward=forward,
+            limit=limit,
+            consistent=False,
         )
         threads = [THREAD_ADAPTER.validate_json(b) for b in await self.rows.read_bodies(rows[:limit])]
         return self._page(threads, has_more=len(rows) > limit)
+
+    async def _index_page(
+        self,
+        index: str,
+        partition: tuple[str, str],
+        sort_attribute: str,
+        *,
+        after: tuple[str | None, Row | None, str],
+        forward: bool,
+        limit: int,
+        consistent: bool,
+    ) -> list[Row]:
+        """Up to ``limit + 1`` rows of one index partition, strictly beyond the cursor row when one is given.
+
+        ``after`` is (cursor id, the cursor row's key or None when the id cannot be a key, the
+        ``NotFoundError`` message when no such row exists).
+        """
+        cursor_id, cursor_key, missing = after
+        condition = f"{partition[0]} = :pk"
+        values: Row = {":pk": str_value(partition[1])}
+        if cursor_id:
+            cursor = await self.rows.get(cursor_key, projection=sort_attribute) if cursor_key else None
+            if cursor is None:
+                raise NotFoundError(missing)
+            condition += f" AND {sort_attribute} {'>' if forward else '<'} :c"
+            values[":c"] = cursor[sort_attribute]
+        query: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": forward,
+        }
+        if consistent:
+            query["ConsistentRead"] = True
+        return await self.rows.query(query, want=limit + 1)
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         """Upsert ``item`` by id (adding the same id twice keeps one item, the latest version)."""
