@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from collections import Counter
@@ -20,6 +21,7 @@ from task_assistant.chat.store.keys import Row, item_row
 from task_assistant.context import RequestContext
 
 if TYPE_CHECKING:
+    import pytest
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 
@@ -123,3 +125,29 @@ def incompressible_text(n: int, seed: int = 7) -> str:
 
 def attachment_params(name: str, size: int, mime: str) -> AttachmentCreateParams:
     return AttachmentCreateParams(name=name, size=size, mime_type=mime)
+
+
+def race_item_writes(store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch, readers: int) -> list[bool]:
+    """Hold every conditional write until ``readers`` reads have happened, then send them one at a time.
+
+    So each caller reads the same version before any of them writes (the race), and the table gets
+    DynamoDB's per-item order (moto's server checks conditions without a lock). Returns each write's outcome.
+    """
+    real = store.rows.replace
+    lock = asyncio.Lock()
+    arrived = 0
+    everyone_read = asyncio.Event()
+    outcomes: list[bool] = []
+
+    async def replace(*args: Any, **kwargs: Any) -> bool:
+        nonlocal arrived
+        arrived += 1
+        if arrived >= readers:
+            everyone_read.set()
+        await everyone_read.wait()
+        async with lock:
+            outcomes.append(await real(*args, **kwargs))
+        return outcomes[-1]
+
+    monkeypatch.setattr(store.rows, "replace", replace)
+    return outcomes

@@ -29,14 +29,14 @@ already ran is stored too.
 ``add_feedback`` stores the widget's thumbs up/down (:mod:`task_assistant.chat.feedback`) and
 ``transcribe`` answers dictation (:mod:`task_assistant.agent.transcription`).
 
-``action`` handles the widget's ``task.complete`` action: it completes the task as the caller and
-replaces the widget item with its updated version (ChatKit persists the replacement with ``save_item``).
+``sync_action`` (and ``action``, for widgets stored before) handles the task list's ``task.complete``:
+it completes the task as the caller and redraws the widget item (:mod:`task_assistant.chat.actions`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ from chatkit.store import Store
 from chatkit.types import (
     AudioInput,
     FeedbackKind,
+    SyncCustomActionResponse,
     ThreadItem,
     ThreadItemReplacedEvent,
     ThreadMetadata,
@@ -62,9 +63,9 @@ from chatkit.types import (
 )
 
 from task_assistant.agent.agent import MAX_TURNS, build_agent
-from task_assistant.agent.listing import ListedTask
 from task_assistant.agent.models import ModelFactory
 from task_assistant.agent.transcription import Transcriber
+from task_assistant.chat.actions import ItemUpdater, WidgetActionError, complete_from_widget
 from task_assistant.chat.activity import ToolActivity, interrupted_workflow, save_interrupted_workflows
 from task_assistant.chat.converter import Delivery, ModelApi, TaskThreadItemConverter
 from task_assistant.chat.feedback import record_feedback
@@ -75,11 +76,10 @@ from task_assistant.chat.run_errors import MODEL_FAILED_MESSAGE as MODEL_FAILED_
 from task_assistant.chat.run_errors import stream_error_for
 from task_assistant.chat.stream_ids import with_store_ids
 from task_assistant.chat.turns import Turn, TurnStore, open_turn, retried_item_id
-from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
+from task_assistant.chat.widgets import rows_of
 from task_assistant.context import RequestContext
 from task_assistant.log import logger
 from task_assistant.settings import Settings
-from task_assistant.tasks.models import TaskError
 from task_assistant.tasks.service import TaskService
 
 if TYPE_CHECKING:
@@ -305,22 +305,30 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
         sender: WidgetItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        """``task.complete``: complete the task as the caller and redraw the widget that sent it."""
-        if action.type != COMPLETE_ACTION:
-            raise CustomStreamError(f"Unknown action {action.type!r}.", allow_retry=False)
-        payload = action.payload if isinstance(action.payload, Mapping) else {}
-        task_id = payload.get("task_id")
-        if not isinstance(task_id, str) or not task_id.strip():
-            raise CustomStreamError("The action did not say which task to complete.", allow_retry=False)
+        """``task.complete`` from a widget stored before sync actions: the redrawn widget as an event."""
         try:
-            task = await self.tasks.complete(context, task_id)
-        except TaskError as exc:
+            updated = await complete_from_widget(
+                self.tasks, self._item_updater(), thread.id, action, sender, context
+            )
+        except WidgetActionError as exc:
             raise CustomStreamError(exc.message, allow_retry=False) from exc
-        rows = rows_of(sender.widget) if sender is not None else None
-        if sender is None or rows is None:
-            return
-        done = ListedTask(id=task.id, title=task.title, completed=task.completed)
-        rows = [done if row.id == done.id else row for row in rows]
-        yield ThreadItemReplacedEvent(
-            item=sender.model_copy(update={"widget": task_list_widget(rows), "copy_text": copy_text(rows)})
+        if updated is not None:
+            yield ThreadItemReplacedEvent(item=updated)
+
+    async def sync_action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: RequestContext,
+    ) -> SyncCustomActionResponse:
+        """``task.complete`` (the Complete button): complete the task, answer the redrawn widget."""
+        updated = await complete_from_widget(
+            self.tasks, self._item_updater(), thread.id, action, sender, context
         )
+        return SyncCustomActionResponse(updated_item=updated)
+
+    def _item_updater(self) -> ItemUpdater:
+        if not isinstance(self.store, ItemUpdater):
+            raise NotImplementedError("widget actions need a store with update_item (DynamoDBStore)")
+        return self.store

@@ -2,9 +2,10 @@
 
 A ``ListView`` (key ``task_list``) with one row per task, numbered as displayed; a title that appears
 twice shows each task's short id ("#x7k2") next to it, which the user can name it by. A pending task's
-row has a "Complete" button whose action is ``{"type": "task.complete", "payload": {"task_id": ...}}``;
-the ChatKit server handles it (``threads.custom_action``) and replaces the widget item with the redrawn
-list. A completed task's row shows its title struck through and a "Done" badge.
+row has a "Complete" button whose action is ``{"type": "task.complete", "payload": {"task_id": ...},
+"streaming": false}``; the ChatKit server handles it (``threads.sync_custom_action``, see
+:mod:`task_assistant.chat.actions`) and answers with the redrawn list. A completed task's row shows its
+title struck through and a "Done" badge.
 
 The rows can be read back from a stored widget (:func:`rows_of`), so an update needs no extra query, and
 the converter renders them as text for the model (:func:`task_assistant.agent.listing.format_task_list`).
@@ -42,7 +43,8 @@ def _row(number: int, task: ListedTask, *, with_short_id: bool = False) -> dict[
             "label": "Complete",
             "size": "sm",
             "variant": "outline",
-            "onClickAction": {"type": COMPLETE_ACTION, "payload": {"task_id": task.id}},
+            # Not streaming: the click goes through while an answer streams (see chat/actions.py).
+            "onClickAction": {"type": COMPLETE_ACTION, "payload": {"task_id": task.id}, "streaming": False},
         }
     title: dict[str, Any] = {"type": "Text", "key": _TITLE_KEY, "value": task.title, "truncate": True}
     if task.completed:

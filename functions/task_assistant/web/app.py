@@ -107,7 +107,8 @@ _CHATKIT_BODY_DOC: dict[str, Any] = {
         200: {"content": {"text/event-stream": {}, "application/json": {}}},
         400: {"description": "Not JSON, unknown or unsupported type, schema violation, model not offered."},
         401: {"description": "Missing or invalid token."},
-        404: {"description": "Thread, item or attachment missing or not the caller's."},
+        404: {"description": "Thread, item, attachment or (widget action) task missing or not the caller's."},
+        409: {"description": "A widget action on a task or list that changed meanwhile."},
         413: {"description": "Body (or dictation recording) too large."},
         429: {"description": "Rate limit exceeded."},
         503: {"description": "A dependency is busy or unreachable, or the deadline passed (Retry-After)."},
@@ -132,6 +133,7 @@ async def chatkit_endpoint(
     from chatkit.store import NotFoundError
 
     from task_assistant.agent.transcription import DictationError
+    from task_assistant.chat.actions import WidgetActionError
     from task_assistant.chat.attachments import AttachmentRejectedError
 
     try:
@@ -145,6 +147,8 @@ async def chatkit_endpoint(
         raise BadRequest(str(exc)) from None
     except DictationError as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
+    except WidgetActionError as exc:
+        raise ApiError(exc.status, exc.message) from None
     except NotImplementedError:
         raise BadRequest(f"{gated.type} is not supported by this server", code="unsupported") from None
     if isinstance(result, StreamingResult):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import datetime, timedelta
@@ -21,19 +22,21 @@ from chatkit.types import (
 
 from support.agent_chat import PNG, ChatClient, Events, openai_settings, upload
 from support.fake_openai import Call, FakeOpenAI, Text
+from support.store import race_item_writes
 from task_assistant.agent.listing import ListedTask
 from task_assistant.chat.converter import TaskThreadItemConverter
 from task_assistant.chat.ids import new_id
 from task_assistant.chat.server import TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
+from task_assistant.chat.store import DynamoDBStore
 from task_assistant.chat.widgets import COMPLETE_ACTION, rows_of
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
 
 
-def _action(thread_id: str, item_id: str, task_id: str) -> dict[str, object]:
+def _action(thread_id: str, item_id: str, task_id: str, *, sync: bool = False) -> dict[str, object]:
     return {
-        "type": "threads.custom_action",
+        "type": "threads.sync_custom_action" if sync else "threads.custom_action",
         "params": {
             "thread_id": thread_id,
             "item_id": item_id,
@@ -76,6 +79,27 @@ async def test_widget_action_completes_task_and_updates_widget(
     assert stored.copy_text == "[ ] call mom\n[x] buy milk"
     # The updated list is what the model reads next turn: "done" shows in its text.
     ev = await alice.say(thread_id, "complete the first one")
+    assert await alice.titles() == {"buy milk": True, "call mom": True}
+
+
+async def test_two_clicks_at_once_on_one_list_both_show(
+    offline_server: TaskChatKitServer, alice_ctx: RequestContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = ChatClient(offline_server, alice_ctx)
+    thread_id, widget_id, rows = await _listed(alice)
+    # Both clicks read the list before either writes it back (two rows, or two tabs, clicked together).
+    assert isinstance(offline_server.store, DynamoDBStore)
+    writes = race_item_writes(offline_server.store, monkeypatch, readers=2)
+
+    answers = await asyncio.gather(
+        *(alice.request(_action(thread_id, widget_id, row.id, sync=True)) for row in rows)
+    )
+    assert writes == [True, False, True], "the second write found the list changed and redrew it again"
+    done = [ListedTask(id=row.id, title=row.title, completed=True) for row in rows]
+    # The click that redrew the list last answers it with both rows done.
+    assert done in [rows_of(WidgetItem.model_validate(a["updated_item"]).widget) for a in answers]
+    stored = await offline_server.store.load_item(thread_id, widget_id, alice_ctx)
+    assert isinstance(stored, WidgetItem) and rows_of(stored.widget) == done
     assert await alice.titles() == {"buy milk": True, "call mom": True}
 
 

@@ -205,6 +205,12 @@ def test_offline_page_from_another_origin_signs_in_and_chats_through_the_real_pr
     page.get_by_label("Message").fill("show my tasks")
     page.get_by_role("button", name="Send").click()
     expect(answers.nth(1)).to_contain_text("buy milk")
+    # The task list widget, with its Complete button: a click is a sync action, answered with the redrawn list.
+    row = answers.nth(1).locator("div.widget li").filter(has_text="buy milk")
+    row.get_by_role("button", name="Complete").click()
+    expect(row.locator(".widget-badge")).to_have_text("Done")
+    expect(row.locator(".done")).to_have_text("buy milk")
+    expect(row.get_by_role("button")).to_have_count(0)
     if shots := os.environ.get("PAGE_SCREENSHOT_DIR"):  # to look at what a user sees
         page.screenshot(path=str(Path(shots) / "offline-page.png"), full_page=True)
 
@@ -217,7 +223,7 @@ def test_offline_page_from_another_origin_signs_in_and_chats_through_the_real_pr
     # The answer was acted on for the signed-in user, in one thread.
     token = httpx.get(f"{stack.app_url}/local/token", params={"user": user}).json()["token"]
     tasks = httpx.get(f"{stack.app_url}/tasks", headers={"Authorization": f"Bearer {token}"}).json()
-    assert [t["title"] for t in tasks["tasks"]] == ["buy milk"]
+    assert [(t["title"], t["status"]) for t in tasks["tasks"]] == [("buy milk", "completed")]
 
 
 def test_page_served_by_the_app_hands_the_web_component_its_server_token_and_upload_strategy(

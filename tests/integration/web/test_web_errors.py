@@ -101,20 +101,27 @@ def test_deeply_nested_json_is_400_on_every_route_that_reads_a_body(
         assert response.json()["error"]["code"] in ("invalid_json", "invalid_request")
 
 
-def test_unsupported_request_type_is_400(caller: ChatKitCaller) -> None:
-    # input.transcribe used to be the example; dictation is supported now (see test_web_composer).
-    thread, _ = caller.new_thread("add buy milk")
-    events = caller.stream(
-        "threads.add_user_message", {"thread_id": thread, "input": user_message("show my tasks")}
-    )
-    [widget] = [
-        e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "widget"
-    ]
-    action = {"type": "task.complete", "payload": {}}
-    response = caller.post(
-        "threads.sync_custom_action", {"thread_id": thread, "item_id": widget, "action": action}
-    )
-    assert response.status_code == 400 and response.json()["error"]["code"] == "unsupported"
+def test_a_request_the_server_was_built_without_is_400_unsupported(
+    web_settings: Settings, issuer: LocalIssuer, user: str
+) -> None:
+    # Every ChatKit request type is implemented; a server built without a feedback store is the case left.
+    def without_feedback(settings: Settings) -> Any:
+        server = chatkit_factory()(settings)
+        server.feedback = None
+        return server
+
+    services = Services(web_settings, chatkit_factory=without_feedback)
+    with serve(create_app(web_settings, door="function_url", services=services)) as url:
+        caller = ChatKitCaller(url, issuer.mint(user))
+        thread, _ = caller.new_thread("hello")
+        [item, *_] = caller.items(thread)
+        response = caller.post(
+            "items.feedback", {"thread_id": thread, "item_ids": [item["id"]], "kind": "positive"}
+        )
+        caller.close()
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "unsupported"
+    assert response.json()["error"]["message"] == "items.feedback is not supported by this server"
 
 
 def test_missing_ids_are_404_before_streaming(caller: ChatKitCaller) -> None:

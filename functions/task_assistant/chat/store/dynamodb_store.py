@@ -11,12 +11,13 @@ stored in its row is :mod:`.bodies`, and the DynamoDB and S3 calls are :mod:`.ta
   ``Query`` strictly beyond it. An id that names nothing the caller owns raises ``NotFoundError``.
 - Page sizes are capped at ``settings.page_size_cap``; nothing scans.
 - A thread the request already loaded (:attr:`RequestContext.preloaded_thread`) is not read again.
+- ``update_item`` changes an item without losing a concurrent write (a conditional write per attempt).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from chatkit.store import NotFoundError, Store, StoreItemType
@@ -70,6 +71,12 @@ if TYPE_CHECKING:
 #: then abandoned by the client). Sending it in a message saves it with a thread id, which replaces this
 #: with the chat TTL (``ITEM_TTL_DAYS``) or none. The uploaded object is left to the bucket's lifecycle rule.
 UNATTACHED_TTL_SECONDS: Final = 24 * 3600
+#: Reads and conditional writes :meth:`DynamoDBStore.update_item` tries before giving up.
+UPDATE_ATTEMPTS: Final = 5
+
+
+class ItemChangedError(Exception):
+    """An item changed under every attempt of :meth:`DynamoDBStore.update_item` to change it."""
 
 
 class DynamoDBStore(Store[RequestContext]):
@@ -299,12 +306,43 @@ class DynamoDBStore(Store[RequestContext]):
     save_item = add_thread_item
 
     async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
+        return (await self._item_and_row(thread_id, item_id, context))[0]
+
+    async def update_item(
+        self,
+        thread_id: str,
+        item_id: str,
+        change: Callable[[ThreadItem], ThreadItem],
+        context: RequestContext,
+    ) -> ThreadItem:
+        """Read the item, write back ``change(item)``, never over a write made in between; returns it.
+
+        When another write reached the item after the read, ``change`` runs again on the newer item
+        (up to :data:`UPDATE_ATTEMPTS` times, then :class:`ItemChangedError`); so two concurrent
+        changes to one item both take effect. ``NotFoundError`` as :meth:`load_item`.
+        """
+        for _ in range(UPDATE_ATTEMPTS):
+            item, row = await self._item_and_row(thread_id, item_id, context)
+            changed = change(item)
+            if changed.id != item.id:
+                raise ValueError(f"a change of item {item.id} returned item {changed.id}")
+            payload = ITEM_ADAPTER.dump_json(changed)
+            spill_key = item_spill_key(context.user_id, thread_id, item_id)
+            if await self.rows.replace(
+                item_row(context.user_id, thread_id, changed), payload, spill_key, seen=row
+            ):
+                return changed
+        raise ItemChangedError(f"item {item_id} kept changing; {UPDATE_ATTEMPTS} attempts")
+
+    async def _item_and_row(
+        self, thread_id: str, item_id: str, context: RequestContext
+    ) -> tuple[ThreadItem, Row]:
         row = None
         if valid_id(thread_id) and valid_id(item_id):
             row = await self.rows.get(item_key(context.user_id, thread_id, item_id))
         if row is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
-        return ITEM_ADAPTER.validate_json(await self.rows.read_body(row))
+        return ITEM_ADAPTER.validate_json(await self.rows.read_body(row)), row
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         """Delete the thread, its items, their spilled bodies and the thread's attachments.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,6 +37,24 @@ BATCH_WRITE_MAX: Final = 25
 #: Rows per page when walking a whole partition (thread deletion).
 PARTITION_PAGE: Final = 500
 S3_DELETE_MAX: Final = 1000
+#: A row attribute every write sets anew, so a conditional write can tell whether the row changed since
+#: it was read (bodies may live in S3 under a fixed key, so comparing them would not tell).
+REVISION: Final = "rev"
+
+
+def _unchanged_since(seen: Row) -> Row:
+    """``ConditionExpression`` arguments: the row is still the one ``seen`` (the same revision)."""
+    if REVISION in seen:
+        return {
+            "ConditionExpression": "#rev = :rev",
+            "ExpressionAttributeNames": {"#rev": REVISION},
+            "ExpressionAttributeValues": {":rev": seen[REVISION]},
+        }
+    # A row written before revisions existed: unchanged only while it still has none (and exists).
+    return {
+        "ConditionExpression": "attribute_exists(#pk) AND attribute_not_exists(#rev)",
+        "ExpressionAttributeNames": {"#pk": CHAT_PK, "#rev": REVISION},
+    }
 
 
 class ChatRows:
@@ -132,10 +151,15 @@ class ChatRows:
 
     # --- writes -----------------------------------------------------------------------------------
 
-    async def put_row(self, row: Row) -> Row:
-        """Write ``row`` as it is; returns the row it replaced (``{}`` if none)."""
+    async def put_row(self, row: Row, *, condition: Row | None = None) -> Row:
+        """Write ``row`` as it is (if ``condition``, the ``ConditionExpression`` arguments, holds);
+        returns the row it replaced (``{}`` if none)."""
         response = await run_sync(
-            self.dynamodb.put_item, TableName=self.table, Item=row, ReturnValues="ALL_OLD"
+            self.dynamodb.put_item,
+            TableName=self.table,
+            Item=row,
+            ReturnValues="ALL_OLD",
+            **(condition or {}),
         )
         old: Row = response.get("Attributes", {})
         return old
@@ -145,15 +169,43 @@ class ChatRows:
 
         A body too large for the row goes to the object ``spill_key``; a smaller body written over a
         spilled one deletes the old object. ``expiry`` replaces the default TTL attribute (``{}``: none).
+        Every write stamps a new :data:`REVISION` on the row, which :meth:`replace` checks.
         """
+        old = await self._write(row, payload, spill_key, expiry=expiry, seen=None)
+        return old or {}  # never None: only a conditional write can lose
+
+    async def replace(self, row: Row, payload: bytes, spill_key: str, *, seen: Row) -> bool:
+        """Like :meth:`put`, but only over the row ``seen`` (read before): False, and nothing written,
+        when another write came in between (the stored :data:`REVISION` is no longer ``seen``'s).
+
+        A spilled body goes to an object of its own (``spill_key`` plus the new revision), so a write
+        that loses never touches the object the stored row points at; it deletes its own instead.
+        """
+        return await self._write(row, payload, spill_key, expiry=None, seen=seen) is not None
+
+    async def _write(
+        self, row: Row, payload: bytes, spill_key: str, *, expiry: Row | None, seen: Row | None
+    ) -> Row | None:
+        revision = uuid.uuid4().hex
         body, spilled = encode_body(payload)
+        object_key = None
         if spilled is not None:
+            object_key = spill_key if seen is None else f"{spill_key}.{revision}"
             # Object before row: the row never points at an object that is not there yet.
-            await run_sync(self.s3.put_object, Bucket=self.bucket, Key=spill_key, Body=spilled)
-            body = spill_attributes(spill_key)
-        old = await self.put_row({**row, **body, **(self.expiry() if expiry is None else expiry)})
+            await run_sync(self.s3.put_object, Bucket=self.bucket, Key=object_key, Body=spilled)
+            body = spill_attributes(object_key)
+        stamped = {**row, **body, **(self.expiry() if expiry is None else expiry)}
+        stamped[REVISION] = str_value(revision)
+        try:
+            old = await self.put_row(stamped, condition=None if seen is None else _unchanged_since(seen))
+        except ClientError as exc:
+            if seen is None or exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            if object_key is not None:
+                await self.delete_objects([object_key])
+            return None
         old_object = spilled_to(old)
-        if old_object and spilled is None:
+        if old_object and old_object != object_key:
             await self.delete_objects([old_object])
         return old
 

@@ -359,6 +359,90 @@
     line.textContent = [task.title, task.content].filter(Boolean).join(": ");
   }
 
+  // A widget item (the task list): the few ChatKit widget nodes it uses, drawn as plain HTML. A button
+  // with a sync action (`streaming: false`) sends `threads.sync_custom_action` and redraws the widget from
+  // the answer, as the web component does; anything else is shown as text.
+  function widgetNode(node, onAction) {
+    const kids = Array.isArray(node.children) ? node.children : node.children ? [node.children] : [];
+    const drawn = () => kids.map((kid) => widgetNode(kid, onAction));
+    switch (node.type) {
+      case "ListView": {
+        const list = document.createElement("ul");
+        list.className = "widget-list";
+        list.append(...drawn());
+        if (node.status && node.status.text) list.setAttribute("aria-label", node.status.text);
+        return list;
+      }
+      case "ListViewItem": {
+        const row = document.createElement("li");
+        row.append(...drawn());
+        return row;
+      }
+      case "Row": {
+        const row = document.createElement("div");
+        row.className = "widget-row";
+        row.append(...drawn());
+        return row;
+      }
+      case "Spacer": {
+        const gap = document.createElement("span");
+        gap.className = "widget-spacer";
+        return gap;
+      }
+      case "Button": {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = node.label || "";
+        const action = node.onClickAction;
+        if (action && action.handler !== "client" && action.streaming === false) {
+          button.onclick = () => onAction(button, action);
+        } else {
+          button.disabled = true;
+        }
+        return button;
+      }
+      case "Badge": {
+        const badge = document.createElement("span");
+        badge.className = "widget-badge";
+        badge.textContent = node.label || "";
+        return badge;
+      }
+      default: {
+        const text = document.createElement("span");
+        text.textContent = node.value ?? node.label ?? "";
+        if (node.lineThrough) text.className = "done";
+        return text;
+      }
+    }
+  }
+
+  function showWidget(answer, item, sendAction) {
+    const entry = answer.parentElement;
+    let box = [...entry.querySelectorAll("div.widget")].find((div) => div.dataset.item === item.id);
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "widget";
+      box.dataset.item = item.id;
+      entry.insertBefore(box, answer);
+    }
+    const onAction = async (button, action) => {
+      button.disabled = true;
+      try {
+        const updated = await sendAction(item.id, { type: action.type, payload: action.payload });
+        if (updated) showWidget(answer, updated, sendAction);
+      } catch (error) {
+        button.disabled = false;
+        const problem = document.createElement("p");
+        problem.className = "widget-error";
+        problem.setAttribute("role", "alert");
+        problem.textContent = `That did not work: ${error.message}`;
+        box.querySelector(".widget-error")?.remove();
+        box.append(problem);
+      }
+    };
+    box.replaceChildren(widgetNode(item.widget, onAction));
+  }
+
   function deviceId() {
     let id = localStorage.getItem(DEVICE_KEY);
     if (!id) {
@@ -378,6 +462,13 @@
       "ChatKit-Device-Id": deviceId(),
     };
     let threadId = null;
+    const sendAction = async (itemId, action) => {
+      const request = { type: "threads.sync_custom_action", params: { thread_id: threadId, item_id: itemId, action } };
+      const jsonHeaders = { ...headers, Accept: "application/json" };
+      const response = await fetchWithToken(chatkit.url, { method: "POST", headers: jsonHeaders, body: JSON.stringify(request) });
+      if (!response.ok) throw new Error(await errorText(response));
+      return (await response.json()).updated_item;
+    };
     $("basic-chat").hidden = false;
     $("composer").addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -414,6 +505,9 @@
           if (chatEvent.type === "thread.item.updated" && chatEvent.update.type === "assistant_message.content_part.text_delta") {
             streamed += chatEvent.update.delta;
             answer.textContent = streamed;
+          }
+          if (chatEvent.type === "thread.item.done" && chatEvent.item.type === "widget") {
+            showWidget(answer, chatEvent.item, sendAction);
           }
           if (chatEvent.type === "thread.item.done" && chatEvent.item.type === "assistant_message") {
             streamed = chatEvent.item.content.map((part) => part.text || "").join("");
