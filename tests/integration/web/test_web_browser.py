@@ -205,7 +205,7 @@ def test_offline_page_from_another_origin_signs_in_and_chats_through_the_real_pr
     page.get_by_label("Message").fill("show my tasks")
     page.get_by_role("button", name="Send").click()
     expect(answers.nth(1)).to_contain_text("buy milk")
-    # The task list widget, with its Complete button: a click is a sync action, answered with the redrawn list.
+    # The task list widget and its Complete button: a click is a sync action, answered with the redrawn list.
     row = answers.nth(1).locator("div.widget li").filter(has_text="buy milk")
     row.get_by_role("button", name="Complete").click()
     expect(row.locator(".widget-badge")).to_have_text("Done")
