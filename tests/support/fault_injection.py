@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
 import httpx
@@ -53,7 +53,8 @@ def dynamodb_error(code: str, message: str, status: int = 400) -> bytes:
 class FaultProxy:
     """A fault-injecting HTTP proxy for DynamoDB on ``127.0.0.1:<free port>`` (see the module docstring).
 
-    ``throttle_rate``: share of requests answered with a throttling error while ``mode`` is ``pass``.
+    ``throttle_rate``: share of requests answered with a throttling error while ``mode`` is ``pass``;
+    ``throttle_when(operation, body)``: throttle exactly the requests it picks (``"PutItem"``, raw JSON).
     ``mode``: ``stall`` holds every request for ``stall_seconds`` then drops it; ``down`` drops every
     request at once; :meth:`outage_after` schedules a ``down`` window. ``counts`` tallies what each
     request got.
@@ -63,6 +64,7 @@ class FaultProxy:
         self.upstream = upstream_url.rstrip("/")
         self.port = free_port()
         self.throttle_rate = 0.0
+        self.throttle_when: Callable[[str, bytes], bool] | None = None
         self.mode: Mode = "pass"
         self.stall_seconds = stall_seconds
         self.counts: Counter[str] = Counter()
@@ -103,11 +105,12 @@ class FaultProxy:
     def heal(self) -> None:
         """No more faults: pass every request on (an outage in progress or scheduled ends now)."""
         self.throttle_rate = 0.0
+        self.throttle_when = None
         self.mode = "pass"
         self._outage = None
         self._outage_ends = 0.0
 
-    def _draw(self) -> str:
+    def _draw(self, operation: str, body: bytes) -> str:
         if self._outage is not None and sum(self.counts.values()) >= self._outage[0]:
             self._outage_ends = time.monotonic() + self._outage[1]
             self._outage = None
@@ -115,6 +118,8 @@ class FaultProxy:
             return "down"
         if self.mode != "pass":
             return self.mode
+        if self.throttle_when is not None and self.throttle_when(operation, body):
+            return "throttle"
         if self.throttle_rate and self._random.random() < self.throttle_rate:
             return "throttle"
         return "pass"
@@ -162,7 +167,8 @@ class FaultProxy:
                 headers = [(k.strip(), v.strip()) for k, v in (ln.split(":", 1) for ln in lines if ln)]
                 length = int(next((v for k, v in headers if k.lower() == "content-length"), "0"))
                 body = await reader.readexactly(length) if length else b""
-                fault = self._draw()
+                amz_target = next((v for k, v in headers if k.lower() == "x-amz-target"), "")
+                fault = self._draw(amz_target.rpartition(".")[2], body)
                 self.counts[fault] += 1
                 if fault == "down":
                     writer.transport.abort()

@@ -29,10 +29,11 @@ from pydantic import AnyUrl
 
 from task_assistant.chat.ids import new_id
 from task_assistant.chat.store import DynamoDBStore
+from task_assistant.chat.store.failures import storage_call
 from task_assistant.chat.store.keys import attachment_object_key
 from task_assistant.context import RequestContext
 from task_assistant.settings import Settings
-from task_assistant.storage.clients import run_sync, s3_client
+from task_assistant.storage.clients import s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -65,7 +66,7 @@ class S3AttachmentStore(AttachmentStore[RequestContext]):
         self._check(input)
         attachment_id = self.generate_attachment_id(input.mime_type, context)
         key = attachment_object_key(context.user_id, attachment_id)
-        upload_url = await run_sync(
+        upload_url = await storage_call(
             self.s3.generate_presigned_url,
             "put_object",
             Params={
@@ -118,16 +119,16 @@ class S3AttachmentStore(AttachmentStore[RequestContext]):
         await self.store.load_attachment(attachment_id, context=context)
         key = attachment_object_key(context.user_id, attachment_id)
         try:
-            response = await run_sync(self.s3.get_object, Bucket=self.bucket, Key=key)
+            response = await storage_call(self.s3.get_object, Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise NotFoundError(f"Attachment {attachment_id} has not been uploaded") from exc
             raise
-        data: bytes = await run_sync(response["Body"].read)
+        data: bytes = await storage_call(response["Body"].read)
         return data
 
     async def _presign_get(self, key: str) -> str:
-        url: str = await run_sync(
+        url: str = await storage_call(
             self.s3.generate_presigned_url,
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},

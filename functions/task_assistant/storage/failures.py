@@ -31,6 +31,12 @@ THROTTLING_CODES = frozenset(
     }
 )
 
+#: What a user is told when a request or a turn could not finish because storage is busy or unreachable.
+BUSY_MESSAGE = (
+    "The assistant's storage is busy or not answering, so this request was not finished. "
+    "Try again in a moment."
+)
+
 #: Retry-After (seconds) for each kind: throttling clears quickly; an unreachable service takes longer.
 RETRY_AFTER_SECONDS = {"throttled": 2, "unavailable": 5}
 
@@ -48,6 +54,15 @@ class DependencyFailure:
     @property
     def retry_after_seconds(self) -> int:
         return RETRY_AFTER_SECONDS[self.kind]
+
+
+class DependencyError(Exception):
+    """Raised (from the AWS error) by a layer that names a dependency failure in its own terms; the HTTP
+    layer answers it as it answers the AWS error itself: 503 with ``Retry-After``."""
+
+    def __init__(self, failure: DependencyFailure, *args: object) -> None:
+        super().__init__(*args)
+        self.failure = failure
 
 
 def dependency_failure(exc: BaseException) -> DependencyFailure | None:
@@ -68,7 +83,7 @@ def dependency_failure(exc: BaseException) -> DependencyFailure | None:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        found = _classify(current)
+        found = current.failure if isinstance(current, DependencyError) else _classify(current)
         if found is not None:
             return found
         if isinstance(current, BaseExceptionGroup):

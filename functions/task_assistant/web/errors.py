@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from task_assistant.log import logger
-from task_assistant.storage.failures import dependency_failure
+from task_assistant.storage.failures import DependencyError, dependency_failure
 from task_assistant.web.auth import AuthError, AuthUnavailableError
 
 GENERIC_SERVER_MESSAGE = "The server could not handle this request. Quote the request id when reporting it."
@@ -227,6 +227,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ClientError, aws_error)
     app.add_exception_handler(BotoCoreError, aws_error)
+    app.add_exception_handler(DependencyError, aws_error)
     app.add_exception_handler(AuthError, auth_error)
     app.add_exception_handler(AuthUnavailableError, auth_unavailable)
     app.add_exception_handler(RequestValidationError, request_validation)

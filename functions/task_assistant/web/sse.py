@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from task_assistant.log import logger
-from task_assistant.storage.failures import dependency_failure
+from task_assistant.storage.failures import BUSY_MESSAGE, dependency_failure
 
 STREAM_ERROR_EVENT = b'data: {"type":"error","code":"stream.error","allow_retry":true}\n\n'
 """What ChatKit itself sends when a turn fails (its ``ErrorEvent`` for ``stream.error``)."""
@@ -40,10 +40,8 @@ STREAM_ERROR_EVENT = b'data: {"type":"error","code":"stream.error","allow_retry"
 DEADLINE_MESSAGE = (
     "This answer took too long and was stopped; what was already written is saved. Try again in a moment."
 )
-DEPENDENCY_MESSAGE = (
-    "The assistant's storage is busy or not answering, so this request was not finished. "
-    "Try again in a moment."
-)
+DEPENDENCY_MESSAGE = BUSY_MESSAGE
+"""A stream that a storage failure ended: the same words as a ChatKit write that fails inside the turn."""
 
 
 def error_event(message: str) -> bytes:

@@ -234,6 +234,66 @@ def test_a_stream_on_stalled_dynamodb_ends_with_a_retryable_error_and_a_request_
             assert elapsed < 3.0, elapsed
 
 
+def _writes_of_an_answer(operation: str, body: bytes) -> bool:
+    item = json.loads(body).get("Item", {}) if operation == "PutItem" else {}
+    return bool(item.get("item_type") == {"S": "assistant_message"})
+
+
+def test_a_throttled_write_of_the_answer_ends_the_stream_saying_storage_is_busy_and_a_retry_answers(
+    base_settings: Settings,
+    aws_endpoint: str,
+    issuer: LocalIssuer,
+    user: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = issuer.mint(user)
+    with FaultProxy(aws_endpoint) as proxy:
+        settings = base_settings.model_copy(
+            update={**FAST_AWS, "dynamodb_endpoint_url": proxy.url, "rate_limit_per_minute": 0}
+        )
+        with _serve_app(settings, chatkit_factory=chatkit_factory()) as url:
+            _, events, _ = _stream(
+                url, token, {"type": "threads.create", "params": {"input": user_message("hi")}}
+            )
+            thread_id = events[0]["thread"]["id"]
+            # ChatKit's own write of the finished answer, inside its event loop, is throttled every time.
+            proxy.throttle_when = _writes_of_an_answer
+            body = {
+                "type": "threads.add_user_message",
+                "params": {"thread_id": thread_id, "input": user_message("add buy milk")},
+            }
+            response, events, _ = _stream(url, token, body)
+            assert response.status_code == 200
+            assert proxy.counts["throttle"] >= 2, proxy.counts
+            error = _error_event(events)
+            assert error == {
+                "type": "error",
+                "code": "custom",
+                "message": DEPENDENCY_MESSAGE,
+                "allow_retry": True,
+            }
+            # Logged with the call that failed (ChatKit itself logs nothing for an error it reports).
+            warnings = [r for r in caplog.records if r.getMessage() == "chat storage call failed"]
+            assert warnings and warnings[-1].__dict__["operation"] == "put_item", caplog.records
+            # The user's message was saved before the turn ran: retrying it answers it once it can be written.
+            proxy.heal()
+            items = httpx.post(
+                f"{url}/chatkit",
+                json={"type": "items.list", "params": {"thread_id": thread_id, "order": "desc", "limit": 5}},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()["data"]
+            mine = next(i for i in items if i["type"] == "user_message")
+            assert mine["content"][0]["text"] == "add buy milk"
+            retry = {
+                "type": "threads.retry_after_item",
+                "params": {"thread_id": thread_id, "item_id": mine["id"]},
+            }
+            response, events, _ = _stream(url, token, retry)
+            assert not [e for e in events if e["type"] == "error"], events
+            answer = [e["item"] for e in events if e["type"] == "thread.item.done"]
+            assert any(i["type"] == "assistant_message" for i in answer), events
+
+
 def test_a_stream_past_its_deadline_stops_with_a_retryable_error_and_keeps_the_partial_answer(
     base_settings: Settings, issuer: LocalIssuer, user: str
 ) -> None:

@@ -1,7 +1,8 @@
 """Table operations of the chat store: reads, writes, queries and batch deletes of rows with their bodies.
 
-Every call goes through :func:`task_assistant.storage.clients.run_sync`, which runs the synchronous
-boto3 call on a worker thread, so the async methods never block the event loop. boto3 clients are
+Every call goes through :func:`task_assistant.chat.store.failures.storage_call`, which runs the synchronous
+boto3 call on a worker thread, so the async methods never block the event loop, and raises a busy or
+unreachable service as :class:`~task_assistant.chat.store.failures.StorageBusyError`. boto3 clients are
 thread-safe, and staying on boto3 (rather than aiobotocore) keeps one botocore for the app, Lambda and
 CDK. Every read is a ``GetItem`` or a ``Query`` bounded by the caller's ``want``; nothing scans.
 """
@@ -23,9 +24,9 @@ from task_assistant.chat.store.bodies import (
     spill_attributes,
     spilled_to,
 )
+from task_assistant.chat.store.failures import storage_call
 from task_assistant.chat.store.keys import Row, str_value
 from task_assistant.log import logger
-from task_assistant.storage.clients import run_sync
 from task_assistant.storage.tables import CHAT_EXPIRES_AT, CHAT_PK, CHAT_SK
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class ChatRows:
         kwargs: Row = {"TableName": self.table, "Key": key, "ConsistentRead": True}
         if projection:
             kwargs["ProjectionExpression"] = projection
-        response = await run_sync(self.dynamodb.get_item, **kwargs)
+        response = await storage_call(self.dynamodb.get_item, **kwargs)
         item: Row | None = response.get("Item")
         return item
 
@@ -101,7 +102,7 @@ class ChatRows:
         request = {"TableName": self.table, **request}
         while len(rows) < want:
             request["Limit"] = want - len(rows)
-            response = await run_sync(self.dynamodb.query, **request)
+            response = await storage_call(self.dynamodb.query, **request)
             rows.extend(response.get("Items", []))
             last = response.get("LastEvaluatedKey")
             if not last:
@@ -121,7 +122,7 @@ class ChatRows:
             "Limit": PARTITION_PAGE,
         }
         while True:
-            response = await run_sync(self.dynamodb.query, **request)
+            response = await storage_call(self.dynamodb.query, **request)
             yield list(response.get("Items", []))
             last = response.get("LastEvaluatedKey")
             if not last:
@@ -137,11 +138,11 @@ class ChatRows:
         if object_key is None:
             raise RuntimeError(f"row {row[CHAT_PK]['S']}/{row[CHAT_SK]['S']} has no body")
         try:
-            response = await run_sync(self.s3.get_object, Bucket=self.bucket, Key=object_key)
+            response = await storage_call(self.s3.get_object, Bucket=self.bucket, Key=object_key)
         except ClientError as exc:
             logger.error("spilled body missing", extra={"bucket": self.bucket, "key": object_key})
             raise RuntimeError(f"spilled body {object_key} could not be read") from exc
-        return decode_spilled(await run_sync(response["Body"].read))
+        return decode_spilled(await storage_call(response["Body"].read))
 
     async def read_bodies(self, rows: Sequence[Row]) -> list[bytes]:
         # Inline bodies decode in place; spilled ones (rare) are fetched from S3 concurrently.
@@ -154,7 +155,7 @@ class ChatRows:
     async def put_row(self, row: Row, *, condition: Row | None = None) -> Row:
         """Write ``row`` as it is (if ``condition``, the ``ConditionExpression`` arguments, holds);
         returns the row it replaced (``{}`` if none)."""
-        response = await run_sync(
+        response = await storage_call(
             self.dynamodb.put_item,
             TableName=self.table,
             Item=row,
@@ -192,7 +193,7 @@ class ChatRows:
         if spilled is not None:
             object_key = spill_key if seen is None else f"{spill_key}.{revision}"
             # Object before row: the row never points at an object that is not there yet.
-            await run_sync(self.s3.put_object, Bucket=self.bucket, Key=object_key, Body=spilled)
+            await storage_call(self.s3.put_object, Bucket=self.bucket, Key=object_key, Body=spilled)
             body = spill_attributes(object_key)
         stamped = {**row, **body, **(self.expiry() if expiry is None else expiry)}
         stamped[REVISION] = str_value(revision)
@@ -211,7 +212,7 @@ class ChatRows:
 
     async def delete(self, key: Row, *, spill: bool = True) -> Row:
         """Delete the row at ``key`` (and, unless ``spill`` is false, its spilled body); returns it."""
-        response = await run_sync(
+        response = await storage_call(
             self.dynamodb.delete_item, TableName=self.table, Key=key, ReturnValues="ALL_OLD"
         )
         old: Row = response.get("Attributes", {})
@@ -230,7 +231,7 @@ class ChatRows:
         """One ``BatchWriteItem`` (at most 25 requests), retrying unprocessed items with backoff."""
         pending = {self.table: requests}
         for attempt in range(10):
-            response = await run_sync(self.dynamodb.batch_write_item, RequestItems=pending)
+            response = await storage_call(self.dynamodb.batch_write_item, RequestItems=pending)
             unprocessed = response.get("UnprocessedItems") or {}
             if not unprocessed.get(self.table):
                 return
@@ -244,7 +245,7 @@ class ChatRows:
         unique = sorted(set(keys))
         for start in range(0, len(unique), S3_DELETE_MAX):
             chunk = unique[start : start + S3_DELETE_MAX]
-            response = await run_sync(
+            response = await storage_call(
                 self.s3.delete_objects,
                 Bucket=self.bucket,
                 Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
