@@ -50,6 +50,12 @@ def dynamodb_error(code: str, message: str, status: int = 400) -> bytes:
     return head.encode() + body
 
 
+def writes_an_answer(operation: str, body: bytes) -> bool:
+    """A ``throttle_when`` picking ChatKit's write of a finished assistant message (a chat-table row)."""
+    item = json.loads(body).get("Item", {}) if operation == "PutItem" else {}
+    return bool(item.get("item_type") == {"S": "assistant_message"})
+
+
 class FaultProxy:
     """A fault-injecting HTTP proxy for DynamoDB on ``127.0.0.1:<free port>`` (see the module docstring).
 

@@ -23,8 +23,9 @@ message says what happened; the user's message is already saved and the thread s
 configuration (unreadable key, key or model rejected by the provider) says which setting to fix and does
 not offer a retry. Tool errors never get here: they go back to the model as tool results. If the client
 disconnects, ``CancelledError`` propagates untouched so ChatKit saves the partial answer, and the agent
-run is cancelled so no tool runs for a reader who has gone. Either way the workflow of the tools that
-already ran is stored too.
+run is cancelled so no tool runs for a reader who has gone; so it is when ChatKit stops reading the turn
+because a write of its own failed (storage busy). Either way the workflow of the tools that already ran
+is stored too.
 
 ``add_feedback`` stores the widget's thumbs up/down (:mod:`task_assistant.chat.feedback`) and
 ``transcribe`` answers dictation (:mod:`task_assistant.agent.transcription`).
@@ -245,9 +246,11 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                 events = stream_agent_response(agent_context, result)
                 async for event in with_store_ids(events, self.store, thread, context):
                     yield turn.place(event)
-            except asyncio.CancelledError:
-                # The client went away: stop the run (no more model calls or tool calls) and let
-                # ChatKit see the cancellation, which is what saves the partial answer.
+            except (asyncio.CancelledError, GeneratorExit):
+                # The client went away, or ChatKit stopped reading (a write of its own failed): stop the
+                # run here, so no model or tool call runs for a turn that has ended and the run's task
+                # is not left to the garbage collector. ChatKit sees a cancellation and saves the partial
+                # answer.
                 result.cancel()
                 raise
             except Exception as exc:

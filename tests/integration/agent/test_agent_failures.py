@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import sys
 import time
+from typing import Any
 
 import boto3
 import pytest
@@ -13,11 +16,13 @@ from chatkit.types import AssistantMessageItem, SDKHiddenContextItem
 
 from support.agent_chat import ChatClient, message, openai_settings, parse_sse
 from support.fake_openai import Break, Call, Fail, FakeOpenAI, Hold, Text
+from support.fault_injection import FaultProxy, writes_an_answer
 from task_assistant.chat.server import MODEL_FAILED_MESSAGE, TaskChatKitServer
 from task_assistant.chat.service_factory import build_chatkit_server
 from task_assistant.context import RequestContext
 from task_assistant.local.embedded import EmbeddedAWS
 from task_assistant.settings import Settings
+from task_assistant.storage.failures import BUSY_MESSAGE
 
 
 async def _assert_thread_still_usable(alice: ChatClient, fake_api: FakeOpenAI, thread_id: str) -> None:
@@ -143,6 +148,41 @@ async def test_disconnect_mid_answer_keeps_partial_message(
     # The run stopped with the stream: no further model call was made.
     assert len(fake_api.requests) == 2
     await _assert_thread_still_usable(alice, fake_api, thread_id)
+
+
+async def test_a_failed_write_of_the_answer_ends_the_turn_and_stops_its_run(
+    settings: Settings, fake_api: FakeOpenAI, alice_ctx: RequestContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert settings.dynamodb_endpoint_url is not None
+    with FaultProxy(settings.dynamodb_endpoint_url) as proxy:
+        server = build_chatkit_server(
+            openai_settings(
+                settings.model_copy(update={"aws_max_attempts": 1, "dynamodb_endpoint_url": proxy.url}),
+                fake_api,
+            )
+        )
+        alice = ChatClient(server, alice_ctx)
+        fake_api.script([Text("Hi!")])
+        thread_id = (await alice.create("hello")).thread_id
+        before = len(fake_api.requests)
+
+        # ChatKit cannot store the finished message, so it stops reading the turn; the model had also
+        # asked for a tool call, after which the run would ask the model again.
+        proxy.throttle_when = writes_an_answer
+        fake_api.script([Text("Adding it now."), Call("add_task", {"title": "buy milk"})])
+        ev = await alice.say(thread_id, "add buy milk")
+        [error] = ev.errors
+        assert error["code"] == "custom" and error["message"] == BUSY_MESSAGE and error["allow_retry"]
+        # The run stopped with the turn: it never went back to the model, and nothing of it was left for
+        # the garbage collector to finish (its task would end outside its context, with a traceback).
+        await asyncio.sleep(1.0)
+        assert len(fake_api.requests) == before + 1
+        unraisable: list[Any] = []
+        monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+        gc.collect()
+        assert not unraisable, [str(u.exc_value) for u in unraisable]
+        proxy.heal()
+        await _assert_thread_still_usable(alice, fake_api, thread_id)
 
 
 async def test_rejected_api_key_is_a_configuration_error(

@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from pydantic import SecretStr
 
-from support.fault_injection import FaultProxy, StallServer, closed_port_url
+from support.fault_injection import FaultProxy, StallServer, closed_port_url, writes_an_answer
 from support.web import PacedModel, chatkit_factory, serve, sse_events, user_message
 from task_assistant.chat.server import MODEL_FAILED_MESSAGE
 from task_assistant.local.token_issuer import LocalIssuer
@@ -234,11 +234,6 @@ def test_a_stream_on_stalled_dynamodb_ends_with_a_retryable_error_and_a_request_
             assert elapsed < 3.0, elapsed
 
 
-def _writes_of_an_answer(operation: str, body: bytes) -> bool:
-    item = json.loads(body).get("Item", {}) if operation == "PutItem" else {}
-    return bool(item.get("item_type") == {"S": "assistant_message"})
-
-
 def test_a_throttled_write_of_the_answer_ends_the_stream_saying_storage_is_busy_and_a_retry_answers(
     base_settings: Settings,
     aws_endpoint: str,
@@ -257,7 +252,7 @@ def test_a_throttled_write_of_the_answer_ends_the_stream_saying_storage_is_busy_
             )
             thread_id = events[0]["thread"]["id"]
             # ChatKit's own write of the finished answer, inside its event loop, is throttled every time.
-            proxy.throttle_when = _writes_of_an_answer
+            proxy.throttle_when = writes_an_answer
             body = {
                 "type": "threads.add_user_message",
                 "params": {"thread_id": thread_id, "input": user_message("add buy milk")},
