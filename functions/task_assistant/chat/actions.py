@@ -20,7 +20,7 @@ from chatkit.types import ThreadItem, WidgetItem
 
 from task_assistant.agent.listing import ListedTask
 from task_assistant.chat.store.dynamodb_store import ItemChangedError
-from task_assistant.chat.widgets import COMPLETE_ACTION, copy_text, rows_of, task_list_widget
+from task_assistant.chat.widgets import COMPLETE_ACTION, rows_of, with_rows
 from task_assistant.context import RequestContext
 from task_assistant.tasks.models import AmbiguousTaskError, TaskConflictError, TaskError, TaskNotFoundError
 from task_assistant.tasks.service import TaskService
@@ -90,10 +90,9 @@ async def complete_from_widget(
 
     def redraw(item: ThreadItem) -> ThreadItem:
         rows = rows_of(item.widget) if isinstance(item, WidgetItem) else None
-        if rows is None:
+        if not isinstance(item, WidgetItem) or rows is None:
             return item
-        rows = [done if row.id == done.id else row for row in rows]
-        return item.model_copy(update={"widget": task_list_widget(rows), "copy_text": copy_text(rows)})
+        return with_rows(item, [done if row.id == done.id else row for row in rows])
 
     try:
         updated = await store.update_item(thread_id, sender.id, redraw, context)

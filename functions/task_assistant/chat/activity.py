@@ -46,7 +46,7 @@ from chatkit.types import (
 )
 
 from task_assistant.agent.listing import ACTIVITY_HEADER, ListedTask, listed_tasks_of, tool_output_text
-from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget
+from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget, with_rows
 from task_assistant.context import RequestContext
 from task_assistant.tasks.models import looks_like_task_id
 
@@ -323,7 +323,7 @@ class ToolActivity(RunHooks[AgentContext[RequestContext]]):
                 rows = [row for row in rows if row.id != task_id]
             else:
                 rows = [changed if row.id == task_id else row for row in rows]
-            item = item.model_copy(update={"widget": task_list_widget(rows), "copy_text": copy_text(rows)})
+            item = with_rows(item, rows)
             self._lists[index] = item
             await ctx.stream(ThreadItemReplacedEvent(item=item))
 

@@ -249,8 +249,8 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
             except (asyncio.CancelledError, GeneratorExit):
                 # The client went away, or ChatKit stopped reading (a write of its own failed): stop the
                 # run here, so no model or tool call runs for a turn that has ended and the run's task
-                # is not left to the garbage collector. ChatKit sees a cancellation and saves the partial
-                # answer.
+                # is not left to the garbage collector. A cancellation then reaches ChatKit, which saves
+                # the partial answer.
                 result.cancel()
                 raise
             except Exception as exc:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from chatkit.types import WidgetItem
 from chatkit.widgets import DynamicWidgetRoot, WidgetRoot
 
 from task_assistant.agent.listing import ListedTask
@@ -104,6 +105,11 @@ def task_list_widget(tasks: Sequence[ListedTask]) -> DynamicWidgetRoot:
     return DynamicWidgetRoot.model_validate(
         {"type": "ListView", "key": TASK_LIST_KEY, "status": {"text": status}, "children": children}
     )
+
+
+def with_rows(item: WidgetItem, rows: Sequence[ListedTask]) -> WidgetItem:
+    """``item`` (a task list) drawn anew with ``rows``, its copy text too."""
+    return item.model_copy(update={"widget": task_list_widget(rows), "copy_text": copy_text(rows)})
 
 
 def _children(node: Any) -> list[Any]:
