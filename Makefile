@@ -20,7 +20,7 @@ USER_NAME ?= dev
 CDK_ENV ?= dev
 ARCH ?= arm64
 
-.PHONY: setup sync test lint fmt typecheck pytest browser dev token chat bench synth deploy layer bench-cold bench-snapstart
+.PHONY: setup sync test lint fmt typecheck pytest browser dev token chat bench synth deploy layer lwa-layer bench-cold bench-snapstart
 
 sync:
 	@$(UV) sync --locked --quiet
@@ -70,6 +70,10 @@ layer: setup
 # CloudFormation for one environment into cdk.out/ (offline; pinned CDK CLI from package-lock.json).
 synth: layer
 	npx --no-install cdk synth -c env=$(CDK_ENV) -c architecture=$(ARCH) --no-notices --quiet
+
+# The Web Adapter layer version for a region the data lacks (any AWS credentials; reads public layers).
+lwa-layer: setup
+	$(UV) run --no-sync python cdk/lwa_layer.py --region $(REGION) --arch $(ARCH)
 
 # Cold start of each entry point and the layer size on this machine.
 bench-cold: setup

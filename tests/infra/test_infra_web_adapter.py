@@ -1,4 +1,4 @@
-"""The Lambda Web Adapter layer, per region and architecture, from the data in ``web_adapter.py``.
+"""The Lambda Web Adapter layer, per region and architecture, from the data in ``web_adapter_layers.py``.
 
 Every region in the data is checked: it either resolves to the ARN of its own number, or synthesis stops
 with what to do. Both synthesis paths are covered: a concrete region (``cdk deploy`` with credentials;
@@ -15,7 +15,7 @@ import pytest
 from aws_cdk import App
 
 from support.infra import Synthesized, load_cdk_app_module, synth_app
-from task_assistant_cdk import web_adapter
+from task_assistant_cdk import web_adapter, web_adapter_layers
 from task_assistant_cdk.web_adapter import (
     LWA_CHINA_ACCOUNTS,
     LWA_COMMERCIAL_ACCOUNT,
@@ -43,6 +43,7 @@ def test_every_region_in_the_data_resolves_or_says_what_to_do(region: str, archi
         message = str(info.value)
         assert region in message and name in message
         assert "-c lwa_layer_arn=" in message and "get-layer-version-by-arn" in message
+        assert f"make lwa-layer REGION={region} ARCH={architecture}" in message
         return
     partition = "aws-cn" if region.startswith("cn-") else "aws"
     account = LWA_CHINA_ACCOUNTS.get(region, LWA_COMMERCIAL_ACCOUNT)
@@ -127,6 +128,6 @@ def test_lwa_layer_arn_overrides_the_data(
 
 
 def test_the_module_documents_its_sources_and_date() -> None:
-    doc = web_adapter.__doc__ or ""
+    doc = web_adapter_layers.__doc__ or ""
     assert web_adapter.LWA_LAYERS_CHECKED in doc and ".github/workflows/prod.json" in doc
     assert "PR 871" in doc and "PR 837" in doc
