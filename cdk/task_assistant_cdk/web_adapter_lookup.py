@@ -121,11 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import boto3
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     architecture = cast("Architecture", args.arch)
     try:
-        client = boto3.client("lambda", region_name=args.region)
+        # Bounded: without a network this says so in seconds, not after botocore's default minutes.
+        config = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+        client = boto3.client("lambda", region_name=args.region, config=config)
         lookup = find_release_layer(client, args.region, architecture, release=args.release)
     except NoCredentialsError:
         print(
