@@ -73,6 +73,7 @@ synth: layer
 
 # The Web Adapter layer version for a region the data lacks (any AWS credentials; reads public layers).
 lwa-layer: setup
+	@test -n "$(REGION)" || { echo "usage: make lwa-layer REGION=<region> [ARCH=arm64|x86_64]" >&2; exit 2; }
 	$(UV) run --no-sync python cdk/lwa_layer.py --region $(REGION) --arch $(ARCH)
 
 # Cold start of each entry point and the layer size on this machine.
