@@ -6,8 +6,9 @@ answer is the redrawn widget item, as JSON. Widgets stored before that send ``th
 and get a ``thread.item.replaced`` event. Both run :func:`complete_from_widget`.
 
 The redraw changes the stored widget item with a conditional write that is retried on the newer item
-(:meth:`ItemUpdater.update_item`), so clicks that race (two rows, two tabs, a click during a stream)
-never put back a row that another click has just completed.
+(:func:`redraw_stored_list`), so clicks that race (two rows, two tabs, a click during a stream) never put
+back a row that another click has just completed. A turn that redraws a list it showed, because a later
+tool call changed one of its tasks (:mod:`task_assistant.chat.activity`), goes the same way.
 """
 
 from __future__ import annotations
@@ -87,16 +88,41 @@ async def complete_from_widget(
     if sender is None or rows_of(sender.widget) is None:
         return None
     done = ListedTask(id=task.id, title=task.title, completed=task.completed)
+    try:
+        return await redraw_stored_list(store, thread_id, sender.id, replacing(done), context)
+    except ItemChangedError as exc:
+        message = f"“{task.title}” is done, but the list kept changing while it was redrawn; reload it."
+        raise WidgetActionError(409, message) from exc
+
+
+RowsEdit = Callable[[list[ListedTask]], list[ListedTask]]
+"""A change to the rows of a task list."""
+
+
+def replacing(task: ListedTask) -> RowsEdit:
+    """The edit that shows ``task`` as it is now in whichever row lists it."""
+    return lambda rows: [task if row.id == task.id else row for row in rows]
+
+
+def removing(task_id: str) -> RowsEdit:
+    """The edit that drops the row of ``task_id``."""
+    return lambda rows: [row for row in rows if row.id != task_id]
+
+
+async def redraw_stored_list(
+    store: ItemUpdater, thread_id: str, item_id: str, edit: RowsEdit, context: RequestContext
+) -> WidgetItem | None:
+    """Apply ``edit`` to the rows of the stored task list ``item_id``, over any write made meanwhile.
+
+    Returns the stored result; None if the item is not a task list. ``NotFoundError`` when it is not
+    stored (yet), :class:`ItemChangedError` when it kept changing.
+    """
 
     def redraw(item: ThreadItem) -> ThreadItem:
         rows = rows_of(item.widget) if isinstance(item, WidgetItem) else None
         if not isinstance(item, WidgetItem) or rows is None:
             return item
-        return with_rows(item, [done if row.id == done.id else row for row in rows])
+        return with_rows(item, edit(rows))
 
-    try:
-        updated = await store.update_item(thread_id, sender.id, redraw, context)
-    except ItemChangedError as exc:
-        message = f"“{task.title}” is done, but the list kept changing while it was redrawn; reload it."
-        raise WidgetActionError(409, message) from exc
-    return updated if isinstance(updated, WidgetItem) else None
+    updated = await store.update_item(thread_id, item_id, redraw, context)
+    return updated if isinstance(updated, WidgetItem) and rows_of(updated.widget) is not None else None

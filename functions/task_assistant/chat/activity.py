@@ -21,6 +21,7 @@ history it is sent stays bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -33,7 +34,7 @@ from agents.tool import Tool
 from agents.tool_context import ToolContext
 from chatkit.agents import AgentContext
 from chatkit.icons import IconName
-from chatkit.store import Store
+from chatkit.store import NotFoundError, Store
 from chatkit.types import (
     CustomSummary,
     CustomTask,
@@ -46,6 +47,8 @@ from chatkit.types import (
 )
 
 from task_assistant.agent.listing import ACTIVITY_HEADER, ListedTask, listed_tasks_of, tool_output_text
+from task_assistant.chat.actions import ItemUpdater, redraw_stored_list, removing, replacing
+from task_assistant.chat.store.dynamodb_store import ItemChangedError
 from task_assistant.chat.widgets import copy_text, rows_of, task_list_widget, with_rows
 from task_assistant.context import RequestContext
 from task_assistant.tasks.models import looks_like_task_id
@@ -229,11 +232,13 @@ class ToolActivity(RunHooks[AgentContext[RequestContext]]):
     """Records each task tool call of a turn in a workflow item and shows what ``list_tasks`` found.
 
     ``titles`` (task id in upper case -> title, from lists already shown) names tasks the model refers
-    to by id. One instance serves one turn.
+    to by id. ``lists``: the store the lists are redrawn in (None: from the turn's own copy). One
+    instance serves one turn.
     """
 
-    def __init__(self, titles: Mapping[str, str] | None = None) -> None:
+    def __init__(self, titles: Mapping[str, str] | None = None, *, lists: ItemUpdater | None = None) -> None:
         self.titles: dict[str, str] = dict(titles or {})
+        self.lists = lists
         self._running: dict[str, _Running] = {}
         self._lists: list[WidgetItem] = []
 
@@ -310,20 +315,32 @@ class ToolActivity(RunHooks[AgentContext[RequestContext]]):
     async def _redraw_lists(
         self, ctx: AgentContext[RequestContext], tool: str, task: Mapping[str, Any]
     ) -> None:
-        """Show a change to a task in the lists this turn already showed."""
+        """Show a change to a task in the lists this turn already showed.
+
+        With :attr:`lists` the stored list is redrawn over whatever changed it meanwhile (a Complete click
+        on another row); a list ChatKit has not stored yet, or one that keeps changing, is redrawn from
+        the turn's own copy.
+        """
         task_id = str(task.get("id", ""))
-        changed = ListedTask(
-            id=task_id, title=str(task.get("title", "")), completed=bool(task.get("completed"))
-        )
+        if tool == "delete_task":
+            edit = removing(task_id)
+        else:
+            edit = replacing(
+                ListedTask(
+                    id=task_id, title=str(task.get("title", "")), completed=bool(task.get("completed"))
+                )
+            )
         for index, item in enumerate(self._lists):
             rows = rows_of(item.widget) or []
             if not any(row.id == task_id for row in rows):
                 continue
-            if tool == "delete_task":
-                rows = [row for row in rows if row.id != task_id]
-            else:
-                rows = [changed if row.id == task_id else row for row in rows]
-            item = with_rows(item, rows)
+            stored = None
+            if self.lists is not None:
+                with contextlib.suppress(NotFoundError, ItemChangedError):
+                    stored = await redraw_stored_list(
+                        self.lists, ctx.thread.id, item.id, edit, ctx.request_context
+                    )
+            item = stored or with_rows(item, edit(rows))
             self._lists[index] = item
             await ctx.stream(ThreadItemReplacedEvent(item=item))
 

@@ -233,7 +233,7 @@ class TaskChatKitServer(ChatKitServer[RequestContext]):
                 build_agent(model, tools),
                 model_input,
                 context=agent_context,
-                hooks=ToolActivity(titles),
+                hooks=ToolActivity(titles, lists=self.store if isinstance(self.store, ItemUpdater) else None),
                 max_turns=MAX_TURNS,
                 # Traces would upload conversations to OpenAI; nothing here opts into that. Tool calls of
                 # one model response run in order: "rename X, then complete X" must not race.

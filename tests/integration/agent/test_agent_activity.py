@@ -90,6 +90,51 @@ async def test_a_list_shown_earlier_in_the_turn_is_redrawn_when_its_tasks_change
     assert kinds == ["user_message", "widget", "workflow", "assistant_message"]
 
 
+async def test_a_click_on_the_list_while_the_turn_redraws_it_is_kept(
+    offline_server: TaskChatKitServer, alice_ctx: RequestContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = ChatClient(offline_server, alice_ctx)
+    await offline_server.tasks.add(alice_ctx, "water plants")
+    await offline_server.tasks.add(alice_ctx, "pay rent")
+    real_complete = offline_server.tasks.complete
+    clicked: list[str] = []
+
+    async def click_first(context: RequestContext, task_id: str, *args: Any, **kwargs: Any) -> Any:
+        # The turn listed both tasks and is about to complete "pay rent": the user clicks Complete on
+        # the other row of that list first (answered at once: a sync action).
+        if not clicked:
+            clicked.append(task_id)
+            [thread] = (await offline_server.store.load_threads(5, None, "desc", alice_ctx)).data
+            widget = await _stored_list(offline_server, thread.id, alice_ctx)
+            [other] = [r for r in rows_of(widget.widget) or [] if r.id != task_id]
+            action = {"type": "task.complete", "payload": {"task_id": other.id}}
+            params = {"thread_id": thread.id, "item_id": widget.id, "action": action}
+            await alice.request({"type": "threads.sync_custom_action", "params": params})
+        return await real_complete(context, task_id, *args, **kwargs)
+
+    monkeypatch.setattr(offline_server.tasks, "complete", click_first)
+    ev = await alice.create("complete the first one")
+    assert not ev.errors and clicked
+    [replaced] = ev.of("thread.item.replaced")
+    done = [("pay rent", True), ("water plants", True)]
+    rows = rows_of(WidgetItem.model_validate(replaced["item"]).widget)
+    assert rows is not None and [(r.title, r.completed) for r in rows] == done, "the click's row was lost"
+    stored = await _stored_list(offline_server, ev.thread_id, alice_ctx)
+    assert [(r.title, r.completed) for r in rows_of(stored.widget) or []] == done
+
+
+async def _stored_list(server: TaskChatKitServer, thread_id: str, ctx: RequestContext) -> WidgetItem:
+    """The thread's one task list as stored, once ChatKit has stored it."""
+    deadline = time.monotonic() + 10
+    while True:
+        items = (await server.store.load_thread_items(thread_id, None, 20, "asc", ctx)).data
+        widgets = [i for i in items if isinstance(i, WidgetItem)]
+        if widgets:
+            return widgets[0]
+        assert time.monotonic() < deadline, "the list was never stored"
+        await asyncio.sleep(0.01)
+
+
 async def test_the_model_reads_past_workflows_as_one_line_each(
     openai_server: TaskChatKitServer, fake_api: FakeOpenAI, alice_ctx: RequestContext
 ) -> None:
