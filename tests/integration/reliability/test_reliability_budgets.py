@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -197,41 +198,51 @@ def _error_event(events: list[dict[str, Any]]) -> dict[str, Any]:
     return events[errors[0]]
 
 
+#: How a stream that storage failed ends: retryable, saying so.
+STORAGE_BUSY_EVENT = {"type": "error", "code": "custom", "message": DEPENDENCY_MESSAGE, "allow_retry": True}
+
+
+def _message(thread_id: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "threads.add_user_message",
+        "params": {"thread_id": thread_id, "input": user_message(text)},
+    }
+
+
+@contextmanager
+def _app_and_thread(base_settings: Settings, proxy: FaultProxy, token: str) -> Iterator[tuple[str, str]]:
+    """The app with DynamoDB behind ``proxy`` (short AWS budgets, no rate limit), and a thread of the
+    token's user made while nothing fails: (the app's URL, the thread id)."""
+    settings = base_settings.model_copy(
+        update={**FAST_AWS, "dynamodb_endpoint_url": proxy.url, "rate_limit_per_minute": 0}
+    )
+    with _serve_app(settings, chatkit_factory=chatkit_factory()) as url:
+        _, events, _ = _stream(
+            url, token, {"type": "threads.create", "params": {"input": user_message("hi")}}
+        )
+        yield url, events[0]["thread"]["id"]
+
+
 def test_a_stream_on_stalled_dynamodb_ends_with_a_retryable_error_and_a_request_on_a_thread_with_503(
     base_settings: Settings, aws_endpoint: str, issuer: LocalIssuer, user: str
 ) -> None:
     token = issuer.mint(user)
-    with FaultProxy(aws_endpoint, stall_seconds=3.0) as proxy:
-        settings = base_settings.model_copy(
-            update={**FAST_AWS, "dynamodb_endpoint_url": proxy.url, "rate_limit_per_minute": 0}
+    with (
+        FaultProxy(aws_endpoint, stall_seconds=3.0) as proxy,
+        _app_and_thread(base_settings, proxy, token) as (url, thread_id),
+    ):
+        proxy.mode = "stall"
+        # A new thread: nothing to check before the stream opens; the first write stalls inside it.
+        response, events, elapsed = _stream(
+            url, token, {"type": "threads.create", "params": {"input": user_message("hello")}}
         )
-        with _serve_app(settings, chatkit_factory=chatkit_factory()) as url:
-            _, events, _ = _stream(
-                url, token, {"type": "threads.create", "params": {"input": user_message("hi")}}
-            )
-            thread_id = events[0]["thread"]["id"]
-            proxy.mode = "stall"
-            # A new thread: nothing to check before the stream opens; the first write stalls inside it.
-            response, events, elapsed = _stream(
-                url, token, {"type": "threads.create", "params": {"input": user_message("hello")}}
-            )
-            assert response.status_code == 200
-            error = _error_event(events)
-            assert error == {
-                "type": "error",
-                "code": "custom",
-                "message": DEPENDENCY_MESSAGE,
-                "allow_retry": True,
-            }
-            assert elapsed < 3.0, elapsed
-            # An existing thread is loaded before the stream opens: a JSON 503.
-            body = {
-                "type": "threads.add_user_message",
-                "params": {"thread_id": thread_id, "input": user_message("x")},
-            }
-            response, _, elapsed = _stream(url, token, body)
-            _assert_unavailable(response, retry_after="5")
-            assert elapsed < 3.0, elapsed
+        assert response.status_code == 200
+        assert _error_event(events) == STORAGE_BUSY_EVENT
+        assert elapsed < 3.0, elapsed
+        # An existing thread is loaded before the stream opens: a JSON 503.
+        response, _, elapsed = _stream(url, token, _message(thread_id, "x"))
+        _assert_unavailable(response, retry_after="5")
+        assert elapsed < 3.0, elapsed
 
 
 def test_a_throttled_write_of_the_answer_ends_the_stream_saying_storage_is_busy_and_a_retry_answers(
@@ -242,51 +253,36 @@ def test_a_throttled_write_of_the_answer_ends_the_stream_saying_storage_is_busy_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     token = issuer.mint(user)
-    with FaultProxy(aws_endpoint) as proxy:
-        settings = base_settings.model_copy(
-            update={**FAST_AWS, "dynamodb_endpoint_url": proxy.url, "rate_limit_per_minute": 0}
-        )
-        with _serve_app(settings, chatkit_factory=chatkit_factory()) as url:
-            _, events, _ = _stream(
-                url, token, {"type": "threads.create", "params": {"input": user_message("hi")}}
-            )
-            thread_id = events[0]["thread"]["id"]
-            # ChatKit's own write of the finished answer, inside its event loop, is throttled every time.
-            proxy.throttle_when = writes_an_answer
-            body = {
-                "type": "threads.add_user_message",
-                "params": {"thread_id": thread_id, "input": user_message("add buy milk")},
-            }
-            response, events, _ = _stream(url, token, body)
-            assert response.status_code == 200
-            assert proxy.counts["throttle"] >= 2, proxy.counts
-            error = _error_event(events)
-            assert error == {
-                "type": "error",
-                "code": "custom",
-                "message": DEPENDENCY_MESSAGE,
-                "allow_retry": True,
-            }
-            # Logged with the call that failed (ChatKit itself logs nothing for an error it reports).
-            warnings = [r for r in caplog.records if r.getMessage() == "chat storage call failed"]
-            assert warnings and warnings[-1].__dict__["operation"] == "put_item", caplog.records
-            # The user's message was saved before the turn ran: retrying it answers it once it can be written.
-            proxy.heal()
-            items = httpx.post(
-                f"{url}/chatkit",
-                json={"type": "items.list", "params": {"thread_id": thread_id, "order": "desc", "limit": 5}},
-                headers={"Authorization": f"Bearer {token}"},
-            ).json()["data"]
-            mine = next(i for i in items if i["type"] == "user_message")
-            assert mine["content"][0]["text"] == "add buy milk"
-            retry = {
-                "type": "threads.retry_after_item",
-                "params": {"thread_id": thread_id, "item_id": mine["id"]},
-            }
-            response, events, _ = _stream(url, token, retry)
-            assert not [e for e in events if e["type"] == "error"], events
-            answer = [e["item"] for e in events if e["type"] == "thread.item.done"]
-            assert any(i["type"] == "assistant_message" for i in answer), events
+    with (
+        FaultProxy(aws_endpoint) as proxy,
+        _app_and_thread(base_settings, proxy, token) as (url, thread_id),
+    ):
+        # ChatKit's own write of the finished answer, inside its event loop, is throttled every time.
+        proxy.throttle_when = writes_an_answer
+        response, events, _ = _stream(url, token, _message(thread_id, "add buy milk"))
+        assert response.status_code == 200
+        assert proxy.counts["throttle"] >= 2, proxy.counts
+        assert _error_event(events) == STORAGE_BUSY_EVENT
+        # Logged with the call that failed (ChatKit itself logs nothing for an error it reports).
+        warnings = [r for r in caplog.records if r.getMessage() == "chat storage call failed"]
+        assert warnings and warnings[-1].__dict__["operation"] == "put_item", caplog.records
+        # The user's message was saved before the turn ran: retrying it answers it once it can be written.
+        proxy.heal()
+        items = httpx.post(
+            f"{url}/chatkit",
+            json={"type": "items.list", "params": {"thread_id": thread_id, "order": "desc", "limit": 5}},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["data"]
+        mine = next(i for i in items if i["type"] == "user_message")
+        assert mine["content"][0]["text"] == "add buy milk"
+        retry = {
+            "type": "threads.retry_after_item",
+            "params": {"thread_id": thread_id, "item_id": mine["id"]},
+        }
+        response, events, _ = _stream(url, token, retry)
+        assert not [e for e in events if e["type"] == "error"], events
+        answer = [e["item"] for e in events if e["type"] == "thread.item.done"]
+        assert any(i["type"] == "assistant_message" for i in answer), events
 
 
 def test_a_stream_past_its_deadline_stops_with_a_retryable_error_and_keeps_the_partial_answer(
